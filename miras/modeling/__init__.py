@@ -1,0 +1,1 @@
+"""MIRAS as `nn.Module`s: one part per file; `miras.py` composes them."""

@@ -1,0 +1,228 @@
+"""MIRAS: two visual towers fused, a LLaVA-style LLM, and SAM prompted by [SEG] hidden states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from miras.config import MirasConfig
+from miras.conversation import IGNORE_INDEX
+from miras.errors import ContextLengthError, DataError
+from miras.modeling.fusion import PatchInfoMining
+from miras.modeling.heads import SemanticRegionAlignment, build_projector, build_seg_head
+from miras.modeling.losses import MaskLoss, mask_losses
+from miras.modeling.sam import build_sam, decode_masks, masks_at_original_size
+from miras.modeling.vision import ClipTower, ConvNeXtTower
+from miras.tokenizer import TokenIds
+
+IMAGE_SLOT = -1  # stands for a visual token in expanded id sequences
+
+
+@dataclass
+class ImageFeatures:
+    visual_tokens: torch.Tensor  # (B, N, D_llm): fused, projected visual tokens
+    sam_embedding: torch.Tensor  # (B, D_prompt, g, g): SAM image embedding
+
+
+@dataclass
+class Spliced:
+    embeds: torch.Tensor  # (B, T, D_llm)
+    attention_mask: torch.Tensor  # (B, T)
+    ids: torch.Tensor  # (B, T) token ids with IMAGE_SLOT at visual tokens, pad id after the end
+    labels: torch.Tensor | None  # (B, T)
+
+
+@dataclass
+class LossOutput:
+    loss: torch.Tensor
+    ce: torch.Tensor
+    bce: torch.Tensor
+    dice: torch.Tensor
+    n_masks: int
+
+
+class MirasModel(nn.Module):
+    """The whole model. Module names follow the authors' checkpoint (see `miras.loaders`)."""
+
+    def __init__(self, config: MirasConfig, tokenizer) -> None:
+        super().__init__()
+        from transformers import AutoConfig, AutoModelForCausalLM
+
+        config.text = dict(config.text, vocab_size=len(tokenizer))
+        self.config = config
+        self.tokenizer = tokenizer
+        self.token_ids = TokenIds.from_tokenizer(tokenizer, config.tokens)
+        self.vision_tower = ClipTower(config.clip, config.clip_select_layer)
+        self.vision_tower_aux = ConvNeXtTower(config.convnext, grid=2 * config.clip_grid)
+        self.fusion = PatchInfoMining(config.clip_hidden, config.convnext.out_channels)
+        self.mm_projector = build_projector(config.projector_type, config.clip_hidden, config.llm_hidden)
+        self.llm = AutoModelForCausalLM.from_config(AutoConfig.for_model(**config.text))
+        self.sam = build_sam(config.sam)
+        self.seg_head = build_seg_head(config.llm_hidden, config.sam.prompt_dim)
+        self.region_alignment = SemanticRegionAlignment(config.sam.prompt_dim, config.alignment_heads)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def chat(self, image, **kwargs):
+        """A conversation about `image` ((H, W), (H, W, 3) or (H, W, 4) array): `miras.chat.Chat`."""
+        from miras.chat import Chat
+
+        return Chat(self, image, **kwargs)
+
+    # --- images ------------------------------------------------------------------------------
+    def encode_images(self, clip: torch.Tensor, aux: torch.Tensor, sam: torch.Tensor) -> ImageFeatures:
+        """Pixel views (B, 3, S, S) of each tower -> visual tokens and SAM embeddings."""
+        clip_tokens = _run_frozen_aware(self.vision_tower, clip.to(self.dtype))
+        aux_map = _run_frozen_aware(self.vision_tower_aux, aux.to(self.dtype))
+        visual = self.mm_projector(self.fusion(clip_tokens, aux_map))
+        embedding = _run_frozen_aware(self.sam.image_encoder, sam.to(self.dtype))
+        return ImageFeatures(visual_tokens=visual, sam_embedding=embedding)
+
+    # --- text --------------------------------------------------------------------------------
+    def embed_tokens(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.llm.get_input_embeddings()(ids)
+
+    def splice(
+        self,
+        input_ids: list[list[int]],
+        visual_tokens: torch.Tensor,
+        labels: list[list[int]] | None = None,
+    ) -> Spliced:
+        """Put each sequence's visual tokens where its single `<image>` id is; pad right."""
+        pieces = [
+            self._splice_one(ids, visual_tokens[b], labels[b] if labels is not None else None)
+            for b, ids in enumerate(input_ids)
+        ]
+        length = max(len(seq) for _, seq, _ in pieces)
+        if length > self.config.max_length:
+            raise ContextLengthError(
+                f"a sequence is {length} tokens long with its {visual_tokens.shape[1]} image tokens; "
+                f"the model's context holds {self.config.max_length}. Shorten the dialogue."
+            )
+        batch = len(pieces)
+        embeds = visual_tokens.new_zeros(batch, length, visual_tokens.shape[-1])
+        mask = torch.zeros(batch, length, dtype=torch.long, device=self.device)
+        ids = torch.full((batch, length), self.token_ids.pad, dtype=torch.long, device=self.device)
+        out_labels = torch.full_like(ids, IGNORE_INDEX) if labels is not None else None
+        for b, (emb, seq, lab) in enumerate(pieces):
+            n = len(seq)
+            embeds[b, :n], mask[b, :n], ids[b, :n] = emb, 1, seq
+            if out_labels is not None:
+                out_labels[b, :n] = lab
+        return Spliced(embeds=embeds, attention_mask=mask, ids=ids, labels=out_labels)
+
+    def _splice_one(
+        self, ids: list[int], visual: torch.Tensor, labels: list[int] | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Embeddings, expanded ids and expanded labels of one sequence."""
+        ids_t = torch.as_tensor(ids, dtype=torch.long, device=self.device)
+        slots = (ids_t == self.token_ids.image).nonzero().flatten()
+        if len(slots) != 1:
+            raise DataError(
+                f"image features and image tokens do not match: tokens {len(slots)}, features 1; "
+                "the first user turn must open with <im_start><image><im_end>"
+            )
+        p = int(slots[0])
+        emb = torch.cat([self.embed_tokens(ids_t[:p]), visual, self.embed_tokens(ids_t[p + 1 :])])
+        image = ids_t.new_full((visual.shape[0],), IMAGE_SLOT)
+        expanded = torch.cat([ids_t[:p], image, ids_t[p + 1 :]])
+        if labels is None:
+            return emb, expanded, None
+        labels_t = torch.as_tensor(labels, dtype=torch.long, device=self.device)
+        ignored = image.new_full((visual.shape[0],), IGNORE_INDEX)
+        return emb, expanded, torch.cat([labels_t[:p], ignored, labels_t[p + 1 :]])
+
+    def hidden_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Last decoder layer after the final norm, (B, T, D) (what LISA/MIRAS read [SEG] from)."""
+        return self.llm.get_decoder()(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+
+    # --- [SEG] -> masks ----------------------------------------------------------------------
+    def seg_prompts(self, hidden: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """SAM prompts (n, D_prompt) for every [SEG] in one sequence.
+
+        hidden (T, D_llm) and ids (T,) are aligned: the hidden state *at* each [SEG] position is
+        projected (the position as the LLM saw it, image tokens included). A [SEG] preceded by
+        `[OBJ]{CLASS}` (after the previous [SEG]) gets semantic region alignment over the projected
+        `[OBJ]`...name tokens.
+        """
+        seg_pos = (ids == self.token_ids.seg).nonzero().flatten()
+        obj_pos = (ids == self.token_ids.obj).nonzero().flatten()
+        spans: list[tuple[int, int] | None] = []
+        previous = -1
+        for s in seg_pos.tolist():
+            objs = obj_pos[(obj_pos > previous) & (obj_pos < s)]
+            spans.append((int(objs[-1]), s) if len(objs) else None)
+            previous = s
+        seg = self.seg_head(hidden[seg_pos])
+        span_feats = [None if span is None else self.seg_head(hidden[span[0] : span[1]]) for span in spans]
+        return self.region_alignment(seg, span_feats)
+
+    def predict_masks(
+        self,
+        sam_embedding: torch.Tensor,
+        prompts: torch.Tensor,
+        input_size: tuple[int, int],
+        original_size: tuple[int, int],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Boolean masks (n, H, W) at the user's image size and their predicted IoU (n,)."""
+        low_res, iou = decode_masks(self.sam, sam_embedding, prompts)
+        logits = masks_at_original_size(self.sam, low_res, input_size, original_size)
+        return logits > 0, iou.clamp(0, 1)
+
+    # --- training ----------------------------------------------------------------------------
+    def forward(self, batch) -> LossOutput:
+        """Loss of a `miras.batch.Batch`: 1.0*CE + 2.0*BCE + 0.5*Dice by default."""
+        features = self.encode_images(batch.clip, batch.aux, batch.sam)
+        spliced = self.splice(batch.input_ids, features.visual_tokens, batch.labels)
+        hidden = self.hidden_states(spliced.embeds, spliced.attention_mask)
+        weights = self.config.loss
+        ce = self.text_loss(hidden, spliced.labels) if weights.ce else hidden.new_zeros(())
+        prompts = [self.seg_prompts(hidden[b], spliced.ids[b]) for b in range(len(batch.input_ids))]
+        masks = self.mask_loss(features.sam_embedding, prompts, batch.masks, batch.input_sizes)
+        loss = weights.ce * ce + weights.bce * masks.bce + weights.dice * masks.dice
+        return LossOutput(loss=loss, ce=ce, bce=masks.bce, dice=masks.dice, n_masks=masks.n_masks)
+
+    def text_loss(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Shifted cross-entropy, mean over supervised tokens of the batch."""
+        logits = self.llm.get_output_embeddings()(hidden[:, :-1]).float()
+        return F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=IGNORE_INDEX
+        )
+
+    def mask_loss(
+        self,
+        sam_embeddings: torch.Tensor,
+        prompts: list[torch.Tensor],
+        targets: list[torch.Tensor],
+        input_sizes: list[tuple[int, int]],
+    ) -> MaskLoss:
+        """BCE and Dice per mask, averaged over all masks of the batch, at each image's size."""
+        logits = []
+        for b, (p, target) in enumerate(zip(prompts, targets)):
+            if len(p) != len(target):
+                raise DataError(
+                    f"sample {b} has {len(p)} [SEG] tokens but {len(target)} masks; each [SEG] "
+                    "needs one mask (was the dialogue cut by the context length?)"
+                )
+            if not len(p):
+                logits.append(None)
+                continue
+            low_res, _ = decode_masks(self.sam, sam_embeddings[b : b + 1], p)
+            logits.append(masks_at_original_size(self.sam, low_res, input_sizes[b], target.shape[-2:]))
+        return mask_losses(logits, targets)
+
+
+def _run_frozen_aware(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Run a tower without building a graph when none of its weights train (saves memory)."""
+    trainable = any(p.requires_grad for p in module.parameters())
+    with torch.set_grad_enabled(trainable and torch.is_grad_enabled()):
+        return module(x)

@@ -1,0 +1,89 @@
+"""SAM from segment-anything's own modules, sized by `SamConfig`, and its mask decoding."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+from torch import nn
+
+from miras.config import SamConfig
+from miras.preprocess import SAM_MEAN, SAM_STD
+
+
+def build_sam(config: SamConfig) -> nn.Module:
+    """segment-anything's `Sam(image_encoder, prompt_encoder, mask_decoder)` at these sizes."""
+    from segment_anything.modeling import (
+        ImageEncoderViT,
+        MaskDecoder,
+        PromptEncoder,
+        Sam,
+        TwoWayTransformer,
+    )
+
+    grid = config.embedding_size
+    encoder = ImageEncoderViT(
+        depth=config.encoder_depth,
+        embed_dim=config.encoder_embed_dim,
+        img_size=config.image_size,
+        mlp_ratio=4,
+        norm_layer=partial(nn.LayerNorm, eps=1e-6),
+        num_heads=config.encoder_num_heads,
+        patch_size=config.patch_size,
+        qkv_bias=True,
+        use_rel_pos=True,
+        global_attn_indexes=tuple(config.encoder_global_attn_indexes),
+        window_size=config.window_size,
+        out_chans=config.prompt_dim,
+    )
+    prompt_encoder = PromptEncoder(
+        embed_dim=config.prompt_dim,
+        image_embedding_size=(grid, grid),
+        input_image_size=(config.image_size, config.image_size),
+        mask_in_chans=config.mask_in_chans,
+    )
+    decoder = MaskDecoder(
+        num_multimask_outputs=3,
+        transformer=TwoWayTransformer(
+            depth=config.decoder_depth,
+            embedding_dim=config.prompt_dim,
+            mlp_dim=config.decoder_mlp_dim,
+            num_heads=config.decoder_num_heads,
+        ),
+        transformer_dim=config.prompt_dim,
+        iou_head_depth=3,
+        iou_head_hidden_dim=config.iou_head_hidden_dim,
+    )
+    return Sam(encoder, prompt_encoder, decoder, pixel_mean=list(SAM_MEAN), pixel_std=list(SAM_STD))
+
+
+def decode_masks(
+    sam: nn.Module, embedding: torch.Tensor, prompts: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Low-resolution mask logits for n prompts on one image.
+
+    embedding (1, D, g, g) from the image encoder; prompts (n, D), one per [SEG]. The prompt
+    is SAM's sparse embedding, the dense one is `no_mask_embed` (reference §1.5).
+    Returns logits (n, 4g, 4g) and predicted IoU (n,).
+    """
+    n = prompts.shape[0]
+    grid = embedding.shape[-2:]
+    dense = sam.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1).expand(n, -1, *grid)
+    logits, iou = sam.mask_decoder(
+        image_embeddings=embedding,
+        image_pe=sam.prompt_encoder.get_dense_pe(),
+        sparse_prompt_embeddings=prompts.unsqueeze(1),
+        dense_prompt_embeddings=dense,
+        multimask_output=False,
+    )
+    return logits[:, 0], iou[:, 0]
+
+
+def masks_at_original_size(
+    sam: nn.Module,
+    logits: torch.Tensor,
+    input_size: tuple[int, int],
+    original_size: tuple[int, int],
+) -> torch.Tensor:
+    """(n, 4g, 4g) low-res logits -> (n, H, W) logits at the user's image size."""
+    return sam.postprocess_masks(logits.unsqueeze(1), tuple(input_size), tuple(original_size))[:, 0]

@@ -69,7 +69,13 @@ class Chat:
         """Start over on the same image (its features are kept)."""
         self.history: list[tuple[str, str]] = []
         self._cache = None
+        self._fed: list[int] = []  # every id the LLM has seen, in order (one <image> id)
         self._pending: list[int] = []  # ids owed to the cache before the next user turn
+
+    @property
+    def token_ids(self) -> list[int]:
+        """The conversation as the LLM saw it, with one `<image>` id for the visual tokens."""
+        return list(self._fed)
 
     # --- one turn ----------------------------------------------------------------------------
     @torch.inference_mode()
@@ -98,12 +104,23 @@ class Chat:
             generated = self._generate(ids, first, budget, should_stop, on_text)
             reply = self._reply(generated)
         except BaseException:
-            if self._cache is not None:
-                self._cache.crop(start)
+            self._rollback(start)
             raise
+        self._fed += ids + generated.ids
         self._pending = [self.model.token_ids.eos]
         self.history += [(HUMAN, text.strip()), (GPT, reply.raw)]
         return reply
+
+    def _rollback(self, length: int) -> None:
+        """Forget what a failed or cancelled turn put into the KV cache."""
+        if self._cache is None:
+            return
+        if length == 0:
+            self._cache = None
+            return
+        extra = self._cache.get_seq_length() - length
+        if extra > 0:
+            self._cache.crop(-extra)  # a negative count removes that many tokens (all versions)
 
     def _check_length(self, ids: list[int], first: bool) -> int:
         """Refuse a turn whose prompt does not fit; return how many tokens the reply may use."""

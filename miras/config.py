@@ -74,6 +74,7 @@ class LossWeights:
     ce: float = 1.0
     bce: float = 2.0
     dice: float = 0.5
+    iou: float = 1.0  # SAM's IoU-head error; trains only that head (see modeling/losses.py)
 
 
 @dataclass

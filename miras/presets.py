@@ -50,7 +50,7 @@ def tiny() -> MirasConfig:
         ),
         alignment_heads=2,
         max_length=1024,
-        max_new_tokens=24,
+        max_new_tokens=64,
     )
 
 

@@ -15,6 +15,7 @@ DICE_EPS = 1e-6
 class MaskLoss:
     bce: torch.Tensor  # mean over masks of the per-pixel mean BCE
     dice: torch.Tensor  # mean over masks of 1 - Dice
+    iou: torch.Tensor  # mean over masks of (predicted IoU - actual IoU)^2
     n_masks: int
 
 
@@ -30,18 +31,35 @@ def dice_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return 1 - (2 * (p * t).sum(1) + DICE_EPS) / (p.sum(1) + t.sum(1) / DICE_SCALE + DICE_EPS)
 
 
-def mask_losses(logits: list[torch.Tensor | None], targets: list[torch.Tensor]) -> MaskLoss:
-    """Average BCE and Dice over every mask of a batch; zero (with a graph) when there is none."""
-    bce_sum, dice_sum, count = None, None, 0
-    for lg, target in zip(logits, targets):
+def iou_head_loss(logits: torch.Tensor, targets: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
+    """(n,): squared error of SAM's predicted IoU against the IoU its mask really has.
+
+    Not in the paper's loss; SAM trains its IoU head this way. The target is detached, so only
+    the IoU head learns from it, and `Reply.scores` become a usable confidence.
+    """
+    with torch.no_grad():
+        pred, gt = logits.flatten(1) > 0, targets.flatten(1) > 0.5
+        union = (pred | gt).sum(1)
+        actual = torch.where(union > 0, (pred & gt).sum(1) / union.clamp(min=1), torch.ones_like(union, dtype=torch.float))
+    return (predicted.float() - actual.float()) ** 2
+
+
+def mask_losses(
+    logits: list[torch.Tensor | None], targets: list[torch.Tensor], ious: list[torch.Tensor | None]
+) -> MaskLoss:
+    """Average BCE, Dice and IoU-head error over every mask of a batch; zeros if there is none."""
+    sums = {"bce": [], "dice": [], "iou": []}
+    count = 0
+    for lg, target, iou in zip(logits, targets, ious):
         if lg is None or not len(lg):
             continue
         lg, target = lg.float(), target.to(lg.device).float()
-        bce, dice = sigmoid_bce(lg, target).sum(), dice_loss(lg, target).sum()
-        bce_sum = bce if bce_sum is None else bce_sum + bce
-        dice_sum = dice if dice_sum is None else dice_sum + dice
+        sums["bce"].append(sigmoid_bce(lg, target).sum())
+        sums["dice"].append(dice_loss(lg, target).sum())
+        sums["iou"].append(iou_head_loss(lg, target, iou).sum())
         count += len(lg)
     if count == 0:
         zero = torch.zeros(())
-        return MaskLoss(bce=zero, dice=zero, n_masks=0)
-    return MaskLoss(bce=bce_sum / count, dice=dice_sum / count, n_masks=count)
+        return MaskLoss(bce=zero, dice=zero, iou=zero, n_masks=0)
+    means = {key: torch.stack(values).sum() / count for key, values in sums.items()}
+    return MaskLoss(**means, n_masks=count)

@@ -41,6 +41,7 @@ class LossOutput:
     ce: torch.Tensor
     bce: torch.Tensor
     dice: torch.Tensor
+    iou: torch.Tensor
     n_masks: int
 
 
@@ -180,7 +181,7 @@ class MirasModel(nn.Module):
 
     # --- training ----------------------------------------------------------------------------
     def forward(self, batch) -> LossOutput:
-        """Loss of a `miras.batch.Batch`: 1.0*CE + 2.0*BCE + 0.5*Dice by default."""
+        """Loss of a `miras.batch.Batch`: 1.0*CE + 2.0*BCE + 0.5*Dice (+ the IoU head's error)."""
         features = self.encode_images(batch.clip, batch.aux, batch.sam)
         spliced = self.splice(batch.input_ids, features.visual_tokens, batch.labels)
         hidden = self.hidden_states(spliced.embeds, spliced.attention_mask)
@@ -188,8 +189,10 @@ class MirasModel(nn.Module):
         ce = self.text_loss(hidden, spliced.labels) if weights.ce else hidden.new_zeros(())
         prompts = [self.seg_prompts(hidden[b], spliced.ids[b]) for b in range(len(batch.input_ids))]
         masks = self.mask_loss(features.sam_embedding, prompts, batch.masks, batch.input_sizes)
-        loss = weights.ce * ce + weights.bce * masks.bce + weights.dice * masks.dice
-        return LossOutput(loss=loss, ce=ce, bce=masks.bce, dice=masks.dice, n_masks=masks.n_masks)
+        loss = weights.ce * ce + weights.bce * masks.bce + weights.dice * masks.dice + weights.iou * masks.iou
+        return LossOutput(
+            loss=loss, ce=ce, bce=masks.bce, dice=masks.dice, iou=masks.iou, n_masks=masks.n_masks
+        )
 
     def text_loss(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Shifted cross-entropy, mean over supervised tokens of the batch."""
@@ -206,7 +209,7 @@ class MirasModel(nn.Module):
         input_sizes: list[tuple[int, int]],
     ) -> MaskLoss:
         """BCE and Dice per mask, averaged over all masks of the batch, at each image's size."""
-        logits = []
+        logits, ious = [], []
         for b, (p, target) in enumerate(zip(prompts, targets)):
             if len(p) != len(target):
                 raise DataError(
@@ -215,10 +218,12 @@ class MirasModel(nn.Module):
                 )
             if not len(p):
                 logits.append(None)
+                ious.append(None)
                 continue
-            low_res, _ = decode_masks(self.sam, sam_embeddings[b : b + 1], p)
+            low_res, iou = decode_masks(self.sam, sam_embeddings[b : b + 1], p)
             logits.append(masks_at_original_size(self.sam, low_res, input_sizes[b], target.shape[-2:]))
-        return mask_losses(logits, targets)
+            ious.append(iou)
+        return mask_losses(logits, targets, ious)
 
 
 def _run_frozen_aware(module: nn.Module, x: torch.Tensor) -> torch.Tensor:

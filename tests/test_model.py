@@ -1,0 +1,142 @@
+"""The model on the tiny preset: shapes, losses, [SEG] positions, trainable sets, checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import SEG_DIALOGUE
+
+from miras.batch import collate, make_example
+from miras.checkpoint import from_pretrained, save_pretrained
+from miras.conversation import encode_dialogue
+from miras.modeling.miras import IMAGE_SLOT
+from miras.trainable import POLICIES, apply_policy, merge_lora
+
+
+def _batch(model, image, mask, turns=SEG_DIALOGUE):
+    return collate([make_example(model, image, turns, [mask])])
+
+
+def test_shapes_through_the_whole_forward(tiny_model, rgb_image, box_mask):
+    config = tiny_model.config
+    batch = collate([make_example(tiny_model, rgb_image, SEG_DIALOGUE, [box_mask])] * 2)
+    features = tiny_model.encode_images(batch.clip, batch.aux, batch.sam)
+    n_image = config.num_image_tokens
+    assert features.visual_tokens.shape == (2, n_image, config.llm_hidden)
+    grid = config.sam.embedding_size
+    assert features.sam_embedding.shape == (2, config.sam.prompt_dim, grid, grid)
+
+    spliced = tiny_model.splice(batch.input_ids, features.visual_tokens, batch.labels)
+    assert spliced.embeds.shape == (2, len(batch.input_ids[0]) + n_image - 1, config.llm_hidden)
+    assert (spliced.ids == IMAGE_SLOT).sum(1).tolist() == [n_image, n_image]
+    assert (spliced.labels[spliced.ids == IMAGE_SLOT] == -100).all()
+
+    hidden = tiny_model.hidden_states(spliced.embeds, spliced.attention_mask)
+    prompts = tiny_model.seg_prompts(hidden[0], spliced.ids[0])
+    assert prompts.shape == (1, config.sam.prompt_dim)
+    masks, scores = tiny_model.predict_masks(features.sam_embedding[:1], prompts, batch.input_sizes[0], (40, 52))
+    assert masks.shape == (1, 40, 52) and masks.dtype == torch.bool
+    assert 0 <= float(scores[0]) <= 1
+
+    out = tiny_model(batch)
+    assert out.n_masks == 2
+    for value in (out.loss, out.ce, out.bce, out.dice, out.iou):
+        assert torch.isfinite(value)
+
+
+def test_loss_falls_when_overfitting_one_sample(tiny_model, rgb_image, box_mask):
+    batch = _batch(tiny_model, rgb_image, box_mask)
+    apply_policy(tiny_model, "all")
+    optimizer = torch.optim.AdamW([p for p in tiny_model.parameters() if p.requires_grad], lr=3e-3)
+    losses = []
+    for _ in range(25):
+        optimizer.zero_grad()
+        out = tiny_model(batch)
+        out.loss.backward()
+        optimizer.step()
+        losses.append(float(out.loss))
+    assert np.isfinite(losses).all()
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_seg_embedding_is_read_at_the_true_seg_position(tiny_model, rgb_image, box_mask):
+    """The [SEG] sits N-1 places later once N image tokens replace <image>; read it there."""
+    ids = tiny_model.token_ids
+    encoded = encode_dialogue(tiny_model.tokenizer, ids, SEG_DIALOGUE[2:], system="sys")
+    seg_in_text = encoded.input_ids.index(ids.seg)
+    visual = torch.zeros(1, tiny_model.config.num_image_tokens, tiny_model.config.llm_hidden)
+    spliced = tiny_model.splice([encoded.input_ids], visual)
+    seg_at = seg_in_text + tiny_model.config.num_image_tokens - 1
+    assert int(spliced.ids[0, seg_at]) == ids.seg
+
+    hidden = torch.randn(spliced.ids.shape[1], tiny_model.config.llm_hidden)
+    tiny_model.eval()
+    with torch.no_grad():
+        before = tiny_model.seg_prompts(hidden, spliced.ids[0])
+        moved = hidden.clone()
+        moved[seg_at] += 1.0
+        after_seg = tiny_model.seg_prompts(moved, spliced.ids[0])
+        obj_at = int((spliced.ids[0] == ids.obj).nonzero()[0])
+        elsewhere = hidden.clone()
+        elsewhere[:obj_at] += 1.0  # everything before [OBJ]: the image block and the question
+        after_elsewhere = tiny_model.seg_prompts(elsewhere, spliced.ids[0])
+    assert not torch.allclose(before, after_seg)
+    assert torch.allclose(before, after_elsewhere)
+
+
+def test_region_alignment_uses_the_obj_span_and_is_trained(tiny_model, rgb_image, box_mask):
+    ids = tiny_model.token_ids
+    hidden = torch.randn(6, tiny_model.config.llm_hidden)
+    plain = torch.tensor([5, 6, 7, 8, 9, ids.seg])
+    with_obj = torch.tensor([5, ids.obj, 7, 8, 9, ids.seg])
+    tiny_model.eval()
+    with torch.no_grad():
+        assert torch.allclose(tiny_model.seg_prompts(hidden, plain), tiny_model.seg_head(hidden[5:6]))
+        assert not torch.allclose(tiny_model.seg_prompts(hidden, with_obj), tiny_model.seg_head(hidden[5:6]))
+
+    apply_policy(tiny_model, "paper")
+    tiny_model(_batch(tiny_model, rgb_image, box_mask)).loss.backward()
+    grads = [p.grad for p in tiny_model.region_alignment.parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_frozen_parameters_get_no_gradient(policy, tiny_model, rgb_image, box_mask):
+    trainable = set(apply_policy(tiny_model, policy))
+    tiny_model(_batch(tiny_model, rgb_image, box_mask)).loss.backward()
+    for name, param in tiny_model.named_parameters():
+        if name not in trainable:
+            assert param.grad is None, name
+    expected = {"paper": ("sam.mask_decoder.", "seg_head.", "region_alignment."), "authors": ("lora_",)}
+    for prefix in expected.get(policy, ()):
+        assert any(prefix in name for name in trainable), prefix
+    if policy == "paper":
+        assert all(n.startswith(expected["paper"]) for n in trainable)
+    if policy == "authors":
+        assert any("embed_tokens" in n for n in trainable) and any("lm_head" in n for n in trainable)
+        assert not any(n.startswith(("vision_tower", "sam.image_encoder")) for n in trainable)
+
+
+def test_authors_policy_merges_back_to_plain_llama_keys(tiny_model):
+    keys_before = set(tiny_model.state_dict())
+    apply_policy(tiny_model, "authors")
+    assert any("lora_A" in k for k in tiny_model.state_dict())
+    merge_lora(tiny_model)
+    assert set(tiny_model.state_dict()) == keys_before
+
+
+def test_save_then_load_gives_identical_outputs(tiny_model, rgb_image, box_mask, tmp_path):
+    tiny_model.eval()
+    batch = _batch(tiny_model, rgb_image, box_mask)
+    save_pretrained(tiny_model, tmp_path / "ckpt")
+    loaded = from_pretrained(tmp_path / "ckpt")
+    assert any(k.startswith("region_alignment.") for k in loaded.state_dict())
+    for key, value in tiny_model.state_dict().items():
+        assert torch.equal(value, loaded.state_dict()[key]), key
+    with torch.no_grad():
+        a, b = tiny_model(batch), loaded(batch)
+    assert torch.equal(a.loss, b.loss)
+    reply_a = tiny_model.chat(rgb_image).send("Segment the mug.")
+    reply_b = loaded.chat(rgb_image).send("Segment the mug.")
+    assert reply_a.raw == reply_b.raw

@@ -88,7 +88,7 @@ def _normalise(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...])
 
 def aux_and_clip_views(rgb: np.ndarray, aux_size: int, clip_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(3, aux, aux) and (3, clip, clip) tensors, as the authors' VideoFramesProcessor makes them."""
-    x = torch.from_numpy(rgb).permute(2, 0, 1).float()[None]
+    x = torch.tensor(rgb).permute(2, 0, 1).float()[None]
     h, w = x.shape[-2:]
     scale = aux_size / min(h, w)
     size = (max(aux_size, round(h * scale)), max(aux_size, round(w * scale)))

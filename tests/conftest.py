@@ -44,3 +44,41 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"the shared PRIST sample data is not at {SHARED_DATA}")
     return SHARED_DATA
+
+
+BOX_DIALOGUE = [
+    ("human", "What is in the picture?"),
+    ("gpt", "A red box on grey."),
+    ("human", "Segment the red box."),
+    ("gpt", "Sure, it is [OBJ]the red box[SEG]."),
+]
+
+
+def box_scene() -> tuple[np.ndarray, np.ndarray]:
+    """A grey image with a red box, and the box's mask."""
+    image = np.full((40, 52, 3), 120, np.uint8)
+    mask = np.zeros((40, 52), bool)
+    mask[8:24, 6:30] = True
+    image[mask] = (220, 30, 30)
+    return image, mask
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory):
+    """A tiny model overfitted on BOX_DIALOGUE, saved as a checkpoint folder (a few seconds)."""
+    import torch
+
+    from miras.batch import collate, make_example
+    from miras.checkpoint import build, save_pretrained
+    from miras.trainable import apply_policy
+
+    model = build("tiny", seed=0)
+    image, mask = box_scene()
+    batch = collate([make_example(model, image, BOX_DIALOGUE, [mask])])
+    apply_policy(model, "all")
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    for _ in range(100):
+        optimizer.zero_grad()
+        model(batch).loss.backward()
+        optimizer.step()
+    return save_pretrained(model.eval(), tmp_path_factory.mktemp("trained") / "tiny-box")

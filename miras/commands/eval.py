@@ -1,0 +1,40 @@
+"""`miras eval --model M --data DIR --json`: every metric on a PRIST-layout data set."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "evaluate a model on a PRIST-layout data set"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="demo", help='"demo", a checkpoint folder or a registry')
+    parser.add_argument("--data", required=True, help="folder with prist.json, images/ and masks/")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N dialogues")
+    parser.add_argument("--no-text", action="store_true", help="skip BLEU/ROUGE/METEOR (no Java)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cpu)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    import miras
+    from miras.evaluate import evaluate
+
+    model = miras.load(args.model, device=args.device)
+    with tqdm(desc="dialogues", unit="dlg", file=sys.stderr, disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        scores = evaluate(model, args.data, limit=args.limit, text=not args.no_text, on_progress=progress)
+    if args.json:
+        print(json.dumps(scores))
+    else:
+        for key, value in scores.items():
+            print(f"{key:>10}  {value:.4f}" if isinstance(value, float) else f"{key:>10}  {value}")
+    return 0

@@ -9,6 +9,7 @@ import sys
 from miras.errors import MirasError
 
 SUBCOMMANDS = {
+    "synth": "miras.commands.synth",
     "chat": "miras.commands.chat",
     "eval": "miras.commands.eval",
     "demo": "miras.commands.demo",

@@ -42,6 +42,7 @@ class Reply:
     masks: list[np.ndarray] = field(default_factory=list)  # bool (H, W), one per [SEG]
     labels: list[str] = field(default_factory=list)  # the [OBJ]{CLASS} phrase of each mask, or ""
     scores: list[float] = field(default_factory=list)  # predicted IoU of each mask
+    probabilities: list[np.ndarray] = field(default_factory=list)  # float32 (H, W) per mask
 
 
 @dataclass
@@ -122,6 +123,12 @@ class Chat:
         if extra > 0:
             self._cache.crop(-extra)  # a negative count removes that many tokens (all versions)
 
+    @torch.inference_mode()
+    def image_features(self) -> np.ndarray:
+        """A (D,) summary of the image as the model sees it (mean visual token), for diversity."""
+        tokens = self._features_once().visual_tokens[0]
+        return tokens.float().mean(0).cpu().numpy()
+
     def _check_length(self, ids: list[int], first: bool) -> int:
         """Refuse a turn whose prompt does not fit; return how many tokens the reply may use."""
         used = self._cache.get_seq_length() if self._cache is not None else 0
@@ -194,8 +201,9 @@ class Chat:
             return reply
         prompts = model.seg_prompts(generated.hidden, ids)
         v = self.views
-        masks, scores = model.predict_masks(self._features_once().sam_embedding, prompts, v.input_size, v.original_size)
-        reply.masks = [m.cpu().numpy() for m in masks]
+        logits, scores = model.mask_logits(self._features_once().sam_embedding, prompts, v.input_size, v.original_size)
+        reply.masks = [m.cpu().numpy() for m in logits > 0]
+        reply.probabilities = [p.float().cpu().numpy() for p in logits.sigmoid()]
         reply.scores = [float(s) for s in scores]
         reply.labels = class_phrases(model.tokenizer, generated.ids, model.token_ids)
         return reply

@@ -82,10 +82,10 @@ class MirasModel(nn.Module):
     # --- images ------------------------------------------------------------------------------
     def encode_images(self, clip: torch.Tensor, aux: torch.Tensor, sam: torch.Tensor) -> ImageFeatures:
         """Pixel views (B, 3, S, S) of each tower -> visual tokens and SAM embeddings."""
-        clip_tokens = _run_frozen_aware(self.vision_tower, clip.to(self.dtype))
-        aux_map = _run_frozen_aware(self.vision_tower_aux, aux.to(self.dtype))
+        clip_tokens = _run_frozen_aware(self.vision_tower, clip.to(self.device, self.dtype))
+        aux_map = _run_frozen_aware(self.vision_tower_aux, aux.to(self.device, self.dtype))
         visual = self.mm_projector(self.fusion(clip_tokens, aux_map))
-        embedding = _run_frozen_aware(self.sam.image_encoder, sam.to(self.dtype))
+        embedding = _run_frozen_aware(self.sam.image_encoder, sam.to(self.device, self.dtype))
         return ImageFeatures(visual_tokens=visual, sam_embedding=embedding)
 
     # --- text --------------------------------------------------------------------------------
@@ -167,6 +167,17 @@ class MirasModel(nn.Module):
         span_feats = [None if span is None else self.seg_head(hidden[span[0] : span[1]]) for span in spans]
         return self.region_alignment(seg, span_feats)
 
+    def mask_logits(
+        self,
+        sam_embedding: torch.Tensor,
+        prompts: torch.Tensor,
+        input_size: tuple[int, int],
+        original_size: tuple[int, int],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mask logits (n, H, W) at the user's image size and their predicted IoU (n,) in [0, 1]."""
+        low_res, iou = decode_masks(self.sam, sam_embedding, prompts)
+        return masks_at_original_size(self.sam, low_res, input_size, original_size), iou.clamp(0, 1)
+
     def predict_masks(
         self,
         sam_embedding: torch.Tensor,
@@ -175,13 +186,18 @@ class MirasModel(nn.Module):
         original_size: tuple[int, int],
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Boolean masks (n, H, W) at the user's image size and their predicted IoU (n,)."""
-        low_res, iou = decode_masks(self.sam, sam_embedding, prompts)
-        logits = masks_at_original_size(self.sam, low_res, input_size, original_size)
-        return logits > 0, iou.clamp(0, 1)
+        logits, iou = self.mask_logits(sam_embedding, prompts, input_size, original_size)
+        return logits > 0, iou
 
     # --- training ----------------------------------------------------------------------------
     def forward(self, batch) -> LossOutput:
-        """Loss of a `miras.batch.Batch`: 1.0*CE + 2.0*BCE + 0.5*Dice (+ the IoU head's error)."""
+        """Loss of a `miras.batch.Batch`: 1.0*CE + 2.0*BCE + 0.5*Dice (+ the IoU head's error).
+
+        A `CachedBatch` (stage-2 feature cache) gives the mask terms alone: with the LLM frozen
+        the text loss is a constant without gradient.
+        """
+        if hasattr(batch, "items"):
+            return self._forward_cached(batch)
         features = self.encode_images(batch.clip, batch.aux, batch.sam)
         spliced = self.splice(batch.input_ids, features.visual_tokens, batch.labels)
         hidden = self.hidden_states(spliced.embeds, spliced.attention_mask)
@@ -193,6 +209,15 @@ class MirasModel(nn.Module):
         return LossOutput(
             loss=loss, ce=ce, bce=masks.bce, dice=masks.dice, iou=masks.iou, n_masks=masks.n_masks
         )
+
+    def _forward_cached(self, batch) -> LossOutput:
+        prompts = [self.seg_prompts(item.hidden, item.ids) for item in batch.items]
+        embeddings = torch.stack([item.sam_embedding for item in batch.items])
+        masks = self.mask_loss(embeddings, prompts, [i.masks for i in batch.items], [i.input_size for i in batch.items])
+        weights = self.config.loss
+        loss = weights.bce * masks.bce + weights.dice * masks.dice + weights.iou * masks.iou
+        zero = loss.new_zeros(())
+        return LossOutput(loss=loss, ce=zero, bce=masks.bce, dice=masks.dice, iou=masks.iou, n_masks=masks.n_masks)
 
     def text_loss(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Shifted cross-entropy, mean over supervised tokens of the batch."""

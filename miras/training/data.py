@@ -1,0 +1,106 @@
+"""Where training items come from: a PRIST-layout folder, or synthetic scenes made on the fly.
+
+An item is one (image, dialogue, one mask per [SEG]). Which items form step s is a pure function
+of (seed, s), so a resumed run, or one split across processes, sees the same data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from miras.prist import PristSample, focus_mask, load_annotation, load_image, read_prist
+
+SEG = "[SEG]"
+_OBJ_PHRASE = re.compile(r"\[OBJ\](.*?)\[SEG\]")
+_SYNTHETIC_ID = re.compile(r"^obj\d+\s+")  # synthetic labels start with an object id
+
+
+@dataclass
+class Item:
+    key: str  # stable name of the item (cache key)
+    image: np.ndarray
+    turns: list[tuple[str, str]]
+    masks: list[np.ndarray]
+
+
+def alignment_turns(sample: PristSample) -> list[tuple[str, str]]:
+    """Stage 1 (mask-text alignment): one request naming the target, answered `[OBJ]{it}[SEG]`."""
+    last = sample.dialogue[-1].text
+    found = _OBJ_PHRASE.search(last)
+    phrase = found.group(1) if found else _SYNTHETIC_ID.sub("", sample.focus)
+    return [("human", f"Please segment {phrase}."), ("gpt", f"Sure, it is [OBJ]{phrase}[SEG].")]
+
+
+def item_from(sample: PristSample, image: np.ndarray, annotation: dict, stage: int, key: str) -> Item | None:
+    """None for a dialogue whose [SEG] count is not one (PRIST always has exactly one)."""
+    turns = alignment_turns(sample) if stage == 1 else [(t.role, t.text) for t in sample.dialogue]
+    if sum(text.count(SEG) for _, text in turns) != 1:
+        return None
+    return Item(key=key, image=image, turns=turns, masks=[focus_mask(annotation, sample.focus)])
+
+
+class PristSource:
+    """The dialogues of a PRIST-layout folder, in a seeded order per epoch."""
+
+    def __init__(self, root: str | Path, stage: int = 2, limit: int | None = None) -> None:
+        self.root = Path(root)
+        self.stage = stage
+        samples = read_prist(self.root)
+        self.samples = [s for s in samples if sum(t.text.count(SEG) for t in s.dialogue) == 1][:limit]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def item(self, index: int) -> Item:
+        sample = self.samples[index % len(self.samples)]
+        key = f"{Path(sample.img_id).stem}-{index % len(self.samples)}-s{self.stage}"
+        image = load_image(self.root, sample.img_id)
+        return item_from(sample, image, load_annotation(self.root, sample.img_id), self.stage, key)
+
+    def indices(self, step: int, batch_size: int, seed: int) -> list[int]:
+        """The global indices of step `step`: walks seeded permutations, epoch after epoch."""
+        n = len(self.samples)
+        start = step * batch_size
+        out = []
+        for position in range(start, start + batch_size):
+            epoch, offset = divmod(position, n)
+            out.append(int(np.random.default_rng([seed, epoch]).permutation(n)[offset]))
+        return out
+
+    def signature(self) -> str:
+        """Changes whenever the data set's files change (feature caches key on it)."""
+        digest = hashlib.sha256((self.root / "prist.json").read_bytes())
+        for folder in ("images", "masks"):
+            for path in sorted((self.root / folder).glob("*")):
+                stat = path.stat()
+                digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        digest.update(f"stage{self.stage}".encode())
+        return digest.hexdigest()[:16]
+
+
+class SynthSource:
+    """Endless synthetic scenes (miras.synth); item i is always the same scene and dialogue."""
+
+    def __init__(self, seed: int = 0, stage: int = 2, domain: str = "base", size: int = 128) -> None:
+        self.seed, self.stage, self.domain, self.size = seed, stage, domain, size
+
+    def item(self, index: int) -> Item:
+        from miras.synth import generate_sample
+
+        rng = np.random.default_rng([self.seed, index])
+        image, annotation, samples = generate_sample(rng, self.domain, self.size)
+        sample = samples[int(rng.integers(len(samples)))]
+        return item_from(sample, image, annotation, self.stage, f"synth-{self.seed}-{index}") or self.item(
+            index + 1_000_000_007
+        )
+
+    def indices(self, step: int, batch_size: int, seed: int) -> list[int]:
+        return list(range(step * batch_size, (step + 1) * batch_size))
+
+    def signature(self) -> str:
+        return f"synth-{self.seed}-{self.domain}-{self.size}-s{self.stage}"

@@ -1,0 +1,172 @@
+"""The training loop: short enough to read in one sitting (nanoGPT's lesson)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from miras.batch import collate, make_example
+from miras.checkpoint import save_pretrained
+from miras.metrics import MaskMeter
+from miras.trainable import apply_policy, merge_lora
+from miras.training.distributed import Distributed
+from miras.training.feature_cache import CachedBatch, CachedItem, FeatureCache, compute_item
+from miras.training.schedule import lr_factor
+from miras.training.settings import TrainSettings
+from miras.training.state import restore_state, save_state
+
+LOG_FILE = "train-log.jsonl"
+METRICS_FILE = "metrics.json"
+Progress = Callable[[int, int, dict], None]
+
+
+def uses_feature_cache(settings: TrainSettings) -> bool:
+    """Only stage 2 with towers and LLM frozen can run on cached features."""
+    return settings.stage == 2 and settings.policy == "paper" and settings.feature_cache
+
+
+def train(
+    model,
+    source,
+    settings: TrainSettings,
+    out: str | Path,
+    *,
+    eval_source=None,
+    cache_dir: str | Path | None = None,
+    device: str | None = None,
+    on_progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict:
+    """Train `model` on `source` for `settings.max_steps` optimiser steps, resuming from `out`.
+
+    Writes `out/train-state/` every `save_every` steps and, at the end, the model itself
+    (config, tokenizer, weights) and `metrics.json` to `out`. Returns the last metrics.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    dist = Distributed.from_env(device)
+    torch.manual_seed(settings.seed)
+    _apply_loss_overrides(model, settings)
+    apply_policy(model, settings.policy)
+    model.to(dist.device).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay)
+    step, best = restore_state(out, model, optimizer)
+    cache = None
+    if uses_feature_cache(settings):
+        cache = FeatureCache(cache_dir or out / "feature-cache", model, source.signature())
+    net = dist.wrap(model)
+    eval_items = _eval_items(eval_source, settings.eval_samples) if dist.is_main else []
+    metrics: dict = {}
+    bar = tqdm(total=settings.max_steps, initial=step, desc=f"stage {settings.stage}", file=sys.stderr,
+               disable=not dist.is_main or None, dynamic_ncols=True)
+    while step < settings.max_steps and not (should_stop and should_stop()):
+        record = _step(net, model, optimizer, params, source, settings, step, dist, cache)
+        step += 1
+        if dist.is_main:
+            _log(out, record)
+            bar.update(1)
+            bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{record['lr']:.1e}")
+        if eval_items and settings.eval_every and step % settings.eval_every == 0:
+            metrics = evaluate_masks(model, eval_items, cache) | {"step": step}
+            _log(out, {"eval": metrics})
+            model.train()
+        if on_progress is not None and dist.is_main:
+            on_progress(step, settings.max_steps, record | {"eval": metrics})
+        if settings.save_every and step % settings.save_every == 0:
+            if dist.is_main:
+                save_state(out, model, optimizer, step, settings.to_dict(), best)
+            dist.barrier()
+    bar.close()
+    if dist.is_main:
+        save_state(out, model, optimizer, step, settings.to_dict(), best)
+        if eval_items:
+            metrics = evaluate_masks(model, eval_items, cache) | {"step": step}
+        merge_lora(model)
+        save_pretrained(model.eval(), out)
+        (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+    dist.barrier()
+    dist.close()
+    return metrics
+
+
+def _step(net, model, optimizer, params, source, settings, step, dist, cache) -> dict:
+    lr = settings.lr * lr_factor(step, settings)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    items = [source.item(i) for i in dist.shard(source.indices(step, settings.batch_size, settings.seed))]
+    batch = _cached_batch(cache, items, dist.device) if cache else _batch(model, items)
+    with _autocast(settings.bf16, dist.device):
+        loss = net(batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.loss.backward()
+    if settings.grad_clip:
+        torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
+    optimizer.step()
+    values = {key: float(getattr(loss, key).detach()) for key in ("loss", "ce", "bce", "dice", "iou")}
+    return {"step": step + 1, "lr": lr} | {key: dist.mean(v) for key, v in values.items()}
+
+
+def _batch(model, items):
+    return collate([make_example(model, it.image, it.turns, it.masks) for it in items])
+
+
+def _cached_batch(cache: FeatureCache, items, device) -> CachedBatch:
+    return CachedBatch([_to(cache.get(item), device) for item in items])
+
+
+def _to(item: CachedItem, device) -> CachedItem:
+    return CachedItem(
+        sam_embedding=item.sam_embedding.to(device),
+        hidden=item.hidden.to(device),
+        ids=item.ids.to(device),
+        masks=item.masks.to(device),
+        input_size=item.input_size,
+    )
+
+
+def _autocast(enabled: bool, device: torch.device):
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def _apply_loss_overrides(model, settings: TrainSettings) -> None:
+    for name in ("ce", "bce", "dice"):
+        value = getattr(settings, f"{name}_weight")
+        if value is not None:
+            setattr(model.config.loss, name, value)
+
+
+def _eval_items(source, count: int) -> list:
+    if source is None or count <= 0:
+        return []
+    n = min(count, len(source)) if hasattr(source, "__len__") else count
+    return [source.item(i) for i in range(n)]
+
+
+@torch.no_grad()
+def evaluate_masks(model, items, cache: FeatureCache | None = None) -> dict:
+    """Teacher-forced mask quality (the GT dialogue in, the [SEG] mask out): cIoU, gIoU, ..."""
+    model.eval()
+    meter = MaskMeter()
+    for item in items:
+        c = cache.get(item) if cache else compute_item(model, item.image, item.turns, item.masks)
+        c = _to(c, model.device)
+        prompts = model.seg_prompts(c.hidden, c.ids)
+        size = tuple(c.masks.shape[-2:])
+        masks, _ = model.predict_masks(c.sam_embedding[None], prompts, c.input_size, size)
+        for predicted, target in zip(masks, c.masks):
+            meter.update(predicted.cpu().numpy(), target.cpu().numpy() > 0.5)
+    return meter.compute()
+
+
+def _log(out: Path, record: dict) -> None:
+    with open(out / LOG_FILE, "a", encoding="utf-8") as log:
+        log.write(json.dumps(record) + "\n")

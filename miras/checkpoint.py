@@ -114,9 +114,19 @@ def resolve(name_or_path: str | Path) -> Path:
     return folder
 
 
-def load(name_or_path: str | Path = "demo", *, device=None, dtype=None):
+def load(name_or_path: str | Path = "demo", *, device=None, dtype=None, **components):
     """Load a model: "demo" (bundled weights), "tiny" (random, for tests), a checkpoint folder,
-    or a registry folder (its `current` version)."""
+    or a registry folder (its `current` version).
+
+    With component checkpoints, a preset is built from them instead:
+    `miras.load("miras-7b", sam="sam_vit_h_4b8939.pth", clip="clip-vit-large-patch14-336/",
+    llm="llava-v1.5-7b/", convnext="CLIP-convnext_large_d_320.../", dtype=torch.bfloat16)`
+    (see `miras.loaders.from_components`).
+    """
+    if components:
+        from miras.loaders import from_components
+
+        return from_components(str(name_or_path), device=device, dtype=dtype, **components)[0]
     if str(name_or_path) == "tiny":
         return _place(build("tiny"), device, dtype)
     if str(name_or_path) in PRESETS and str(name_or_path) != "demo":

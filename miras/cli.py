@@ -10,6 +10,8 @@ from miras.errors import MirasError
 
 SUBCOMMANDS = {
     "synth": "miras.commands.synth",
+    "train": "miras.commands.train",
+    "demo-train": "miras.commands.demo_train",
     "chat": "miras.commands.chat",
     "eval": "miras.commands.eval",
     "demo": "miras.commands.demo",

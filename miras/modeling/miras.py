@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -52,6 +53,7 @@ class MirasModel(nn.Module):
         super().__init__()
         from transformers import AutoConfig, AutoModelForCausalLM
 
+        config = copy.deepcopy(config)  # the caller's config stays as it was
         config.text = dict(config.text, vocab_size=len(tokenizer))
         self.config = config
         self.tokenizer = tokenizer

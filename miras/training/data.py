@@ -86,14 +86,19 @@ class PristSource:
 class SynthSource:
     """Endless synthetic scenes (miras.synth); item i is always the same scene and dialogue."""
 
-    def __init__(self, seed: int = 0, stage: int = 2, domain: str = "base", size: int = 128) -> None:
+    def __init__(
+        self, seed: int = 0, stage: int = 2, domain: str = "base", size: int = 128, obj_answer_share: float = 0.5
+    ) -> None:
         self.seed, self.stage, self.domain, self.size = seed, stage, domain, size
+        self.obj_answer_share = obj_answer_share
 
     def item(self, index: int) -> Item:
         from miras.synth import generate_sample
 
         rng = np.random.default_rng([self.seed, index])
-        image, annotation, samples = generate_sample(rng, self.domain, self.size)
+        image, annotation, samples = generate_sample(
+            rng, self.domain, self.size, obj_answer_share=self.obj_answer_share
+        )
         sample = samples[int(rng.integers(len(samples)))]
         return item_from(sample, image, annotation, self.stage, f"synth-{self.seed}-{index}") or self.item(
             index + 1_000_000_007
@@ -103,4 +108,4 @@ class SynthSource:
         return list(range(step * batch_size, (step + 1) * batch_size))
 
     def signature(self) -> str:
-        return f"synth-{self.seed}-{self.domain}-{self.size}-s{self.stage}"
+        return f"synth-{self.seed}-{self.domain}-{self.size}-{self.obj_answer_share}-s{self.stage}"

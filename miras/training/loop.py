@@ -65,7 +65,8 @@ def train(
     eval_items = _eval_items(eval_source, settings.eval_samples) if dist.is_main else []
     metrics: dict = {}
     bar = tqdm(total=settings.max_steps, initial=step, desc=f"stage {settings.stage}", file=sys.stderr,
-               disable=not dist.is_main or None, dynamic_ncols=True)
+               disable=not dist.is_main, dynamic_ncols=True,
+               mininterval=0.5 if sys.stderr.isatty() else 30)  # a log file gets a line every 30 s
     while step < settings.max_steps and not (should_stop and should_stop()):
         record = _step(net, model, optimizer, params, source, settings, step, dist, cache)
         step += 1

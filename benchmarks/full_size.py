@@ -1,0 +1,77 @@
+"""Full-size check for a GPU machine: build `miras-7b` with random weights, chat 3 turns.
+
+    python benchmarks/full_size.py --json                       # miras-7b, cuda, bf16
+    python benchmarks/full_size.py --preset tiny --device cpu   # the same script, checked on a laptop
+
+Prints the peak GPU memory and each turn's latency as one JSON object. Random weights: the
+figures are about size and speed, not answers (generation runs to `--new-tokens`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+QUESTIONS = ["What is in this picture?", "Which part of it is used for baking?", "Segment the part you hold."]
+LLAMA_VOCAB = 32000
+
+
+def build_random(preset: str, device: torch.device, dtype: torch.dtype):
+    from miras.checkpoint import build
+    from miras.config import TokenNames
+    from miras.tokenizer import byte_level_tokenizer
+
+    tokenizer = byte_level_tokenizer(TokenNames())
+    if preset == "miras-7b":
+        # No LLaMA tokenizer offline: pad the vocabulary to LLaMA's size so embeddings are full size.
+        tokenizer.add_tokens([f"<pad_{i}>" for i in range(LLAMA_VOCAB - len(tokenizer))])
+    with torch.device(device):  # parameters are created on the device: no 28 GB CPU detour
+        model = build(preset, tokenizer, seed=0)
+    return model.to(dtype=dtype).eval()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--preset", default="miras-7b")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--dtype", default="bfloat16", choices=("bfloat16", "float16", "float32"))
+    parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    device, dtype = torch.device(args.device), getattr(torch, args.dtype)
+    cuda = device.type == "cuda"
+    start = time.perf_counter()
+    model = build_random(args.preset, device, dtype)
+    build_s = time.perf_counter() - start
+    params = sum(p.numel() for p in model.parameters())
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        weights_gb = torch.cuda.memory_allocated() / 2**30
+    image = np.random.default_rng(0).integers(0, 256, (768, 1024, 3), dtype=np.uint8)
+    chat = model.chat(image, max_new_tokens=args.new_tokens)
+    turns = []
+    for question in QUESTIONS:
+        if cuda:
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        reply = chat.send(question)
+        if cuda:
+            torch.cuda.synchronize()
+        turns.append({"seconds": time.perf_counter() - t, "masks": len(reply.masks)})
+    figures = {
+        "preset": args.preset, "device": str(device), "dtype": args.dtype, "parameters": params,
+        "build_seconds": build_s, "tokens_in_context": len(chat.token_ids), "turns": turns,
+    }
+    if cuda:
+        figures |= {"weights_gib": weights_gb, "peak_gib": torch.cuda.max_memory_allocated() / 2**30,
+                    "gpu": torch.cuda.get_device_name(device)}
+    print(json.dumps(figures, indent=None if args.json else 2))
+
+
+if __name__ == "__main__":
+    main()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from miras.errors import DataError
 from miras.prist import PristSample, focus_mask, load_annotation, load_image, read_prist
 
 SEG = "[SEG]"
@@ -100,9 +101,10 @@ class SynthSource:
             rng, self.domain, self.size, obj_answer_share=self.obj_answer_share
         )
         sample = samples[int(rng.integers(len(samples)))]
-        return item_from(sample, image, annotation, self.stage, f"synth-{self.seed}-{index}") or self.item(
-            index + 1_000_000_007
-        )
+        item = item_from(sample, image, annotation, self.stage, f"synth-{self.seed}-{index}")
+        if item is None:  # synthetic dialogues always end in one [SEG]
+            raise DataError(f"synthetic item {index} has no single [SEG]; miras.synth is broken")
+        return item
 
     def indices(self, step: int, batch_size: int, seed: int) -> list[int]:
         return list(range(step * batch_size, (step + 1) * batch_size))

@@ -28,7 +28,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 demo: setup | $(XDG_RUNTIME_DIR)
-	HF_HUB_OFFLINE=1 $(BIN)/miras demo
+	HF_HUB_OFFLINE=1 $(BIN)/python -m napari_miras.demo
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/run.py --json

@@ -1,0 +1,154 @@
+"""Between napari layers and what the model sees: the displayed plane in, masks out.
+
+An image layer may be gray (H, W), colour (H, W, 3|4, `rgb=True`), a stack (..., H, W) or
+multiscale; the model always gets the one (H, W[, C]) plane on screen, at full resolution. Its
+masks go into a Labels layer of the image's spatial shape (the whole stack for a stack), written
+through `Labels.data_setitem` so that Ctrl+Z takes back a whole reply at once.
+
+napari is imported only for type checking: these helpers take layers as arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from napari.components import Dims
+    from napari.layers import Image, Labels
+
+# What the store accepts (active_learning validates the same list); others are converted.
+_STORABLE = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
+LABELS_DTYPE = np.uint8  # corrections are stored as uint8 labels (0..255)
+
+
+class PlaneError(ValueError):
+    """The viewer does not show one image plane the model can read; the message says why."""
+
+
+def unwrap(obj: Any) -> Any:
+    """The object behind napari's plugin proxy, for identity checks.
+
+    napari hands plugins its viewer wrapped in a proxy that wraps every object read through it
+    anew, so `viewer.layers[0] is viewer.layers[0]` is False there; compare unwrapped objects.
+    """
+    return getattr(obj, "__wrapped__", obj)
+
+
+def base_data(layer: Image) -> Any:
+    """The full-resolution array of a layer (level 0 of a multiscale pyramid)."""
+    return layer.data[0] if layer.multiscale else layer.data
+
+
+def spatial_shape(layer: Image) -> tuple[int, ...]:
+    """The layer's shape without its colour axis: (..., H, W)."""
+    shape = tuple(base_data(layer).shape)
+    return shape[:-1] if layer.rgb else shape
+
+
+def plane_index(layer: Image, dims: Dims) -> tuple[int, ...]:
+    """Index of the displayed (H, W) plane in the leading axes of `layer`; () for a 2D image.
+
+    Goes through world coordinates (`layer.world_to_data`), so a stack with a scale or offset,
+    or a viewer holding layers of different dimensionality, still gives the plane on screen.
+    """
+    shape = spatial_shape(layer)
+    if len(shape) == 2:
+        return ()
+    if dims.ndisplay != 2:
+        raise PlaneError(
+            "the viewer shows 3D; MIRAS reads one 2D plane: switch to 2D view (the square "
+            "button at the bottom left) and choose the plane with the sliders"
+        )
+    if tuple(dims.displayed) != (dims.ndim - 2, dims.ndim - 1):
+        raise PlaneError(
+            "the displayed axes are not the last two of the image; MIRAS reads (..., Y, X) "
+            "planes: reset the axis order (Ctrl+click the roll button or transpose back)"
+        )
+    point = layer.world_to_data(dims.point)[:-2]
+    return tuple(int(np.clip(np.round(p), 0, n - 1)) for p, n in zip(point, shape[:-2]))
+
+
+def read_plane(layer: Image, index: Sequence[int]) -> np.ndarray:
+    """The pixels of one plane as a numpy array ((H, W) or (H, W, C)); reads lazy data too."""
+    return np.asarray(base_data(layer)[tuple(index)])
+
+
+def storable(image: np.ndarray) -> np.ndarray:
+    """The plane in a dtype the correction store takes (uint8, uint16, float32), values kept."""
+    if image.dtype in _STORABLE:
+        return image
+    if image.dtype == bool:
+        return image.astype(np.uint8)
+    if np.issubdtype(image.dtype, np.integer) and image.size:
+        low, high = int(image.min()), int(image.max())
+        if low >= 0 and high <= np.iinfo(np.uint16).max:
+            return image.astype(np.uint16)
+    return image.astype(np.float32)
+
+
+def placement(layer: Image) -> dict[str, Any]:
+    """Keyword arguments that put a new layer exactly over `layer` (scale, offset, rotation...)."""
+    return {
+        "scale": layer.scale,
+        "translate": layer.translate,
+        "rotate": layer.rotate,
+        "shear": layer.shear,
+        "affine": layer.affine,
+    }
+
+
+def empty_labels(layer: Image) -> np.ndarray:
+    """Zeros of the image's spatial shape, to hold a conversation's masks."""
+    return np.zeros(spatial_shape(layer), dtype=LABELS_DTYPE)
+
+
+def paint_masks(
+    labels: Labels, index: Sequence[int], masks: Sequence[np.ndarray], ids: Sequence[int]
+) -> int:
+    """Write each mask into plane `index` of `labels` with its id, as one undo step.
+
+    Returns the number of pixels written. Later masks win where masks overlap (the later [SEG]
+    is the model's more specific answer).
+    """
+    plane_shape = tuple(labels.data.shape[len(index) :])
+    written = 0
+    with labels.block_history():  # one Ctrl+Z undoes the whole reply
+        for mask, label_id in zip(masks, ids):
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != plane_shape:
+                raise ValueError(
+                    f"a mask has shape {mask.shape} but the image plane is {plane_shape}; the "
+                    "model must return masks at the input image's size"
+                )
+            rows, cols = np.nonzero(mask)
+            if rows.size == 0:
+                continue
+            leading = tuple(np.full(rows.size, i, dtype=np.intp) for i in index)
+            labels.data_setitem((*leading, rows, cols), label_id, refresh=False)
+            written += rows.size
+    labels.refresh()
+    return written
+
+
+def labels_plane(data: Any, index: Sequence[int], name: str = "the labels") -> np.ndarray:
+    """A copy of one plane of labels data, as uint8 labels (what the store keeps)."""
+    plane = np.array(data[tuple(index)], copy=True)
+    if plane.dtype == LABELS_DTYPE:
+        return plane
+    if plane.size and (plane.min() < 0 or plane.max() > 255):
+        raise ValueError(
+            f"{name} use label {int(plane.max())}; the store keeps labels 0..255: relabel them"
+        )
+    return plane.astype(LABELS_DTYPE)
+
+
+def color_hex(labels: Labels, label_id: int) -> str:
+    """The colour napari draws `label_id` with in `labels`, as #rrggbb for HTML."""
+    rgba = labels.get_color(label_id)
+    if rgba is None:
+        return "#808080"
+    r, g, b = (int(round(float(c) * 255)) for c in np.asarray(rgba)[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"

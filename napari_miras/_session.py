@@ -1,0 +1,52 @@
+"""What the two docks of one viewer share: the open store, the registry, the annotator.
+
+Not a global singleton: one `Session` per viewer, dropped with the viewer. The docks talk through
+its signals only, so each dock works alone (the chat dock without a store just cannot save).
+"""
+
+from __future__ import annotations
+
+import getpass
+import weakref
+from typing import Any
+
+from psygnal import Signal
+
+
+class Session:
+    store_changed = Signal(object)  # the CorrectionStore, or None
+    registry_changed = Signal(str)  # the registry folder ("" for none)
+    promoted = Signal(str)  # a new model version became `current` in the registry
+    sample_opened = Signal(object)  # a Labels layer holding a stored sample (queue, reader)
+    saved = Signal(str, str)  # (sample_id, status) after accept / curate / reject
+
+    def __init__(self) -> None:
+        self.store: Any = None
+        self.registry: str = ""
+        self.annotator: str = _user()
+        self.model_target: str = ""  # what the chat loaded ("demo", a folder): a retrain base
+
+    def set_store(self, store: Any) -> None:
+        self.store = store
+        self.store_changed.emit(store)
+
+    def set_registry(self, path: str) -> None:
+        self.registry = path
+        self.registry_changed.emit(path)
+
+
+_SESSIONS: weakref.WeakKeyDictionary[Any, Session] = weakref.WeakKeyDictionary()
+
+
+def session_for(viewer: Any) -> Session:
+    """The session of `viewer`, made on first use."""
+    if viewer not in _SESSIONS:
+        _SESSIONS[viewer] = Session()
+    return _SESSIONS[viewer]
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers): the annotator can type one
+        return ""

@@ -1,0 +1,216 @@
+"""The chat dock: turns into Labels layers (2D, a plane of a stack), undo, stop, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_miras._conversation import METADATA_KEY
+
+from .conftest import ask, wait_idle
+from .fakes import SCRIPT, FakeModel, box
+
+pytestmark = pytest.mark.gui
+
+
+def _labels(viewer):
+    from napari.layers import Labels
+
+    return [layer for layer in viewer.layers if isinstance(layer, Labels)]
+
+
+def test_two_turns_fill_one_labels_layer_of_the_image_shape(viewer, chat_dock, qtbot, rgb_image):
+    viewer.add_image(rgb_image, name="scene")
+    ask(qtbot, chat_dock, "What is red?")
+    ask(qtbot, chat_dock, "And its parts?")
+
+    [labels] = _labels(viewer)
+    assert labels.data.shape == rgb_image.shape[:2]
+    for n in range(3):  # one label id per [SEG], over both turns
+        assert np.all(labels.data[box(rgb_image.shape[:2], n)] == n + 1)
+    assert np.count_nonzero(labels.data) == 3 * 60
+    assert labels.name == "the red box (MIRAS)"  # the first [OBJ] class
+    assert list(labels.features["class"]) == ["the red box", "the lid", "the handle"]
+    meta = labels.metadata[METADATA_KEY]
+    assert [t["value"] for t in meta["dialogue"]] == [
+        "What is red?", SCRIPT[0][1], "And its parts?", SCRIPT[1][1]
+    ]
+    assert np.array_equal(meta["image"], rgb_image)
+    text = chat_dock.transcript.value
+    assert "What is red?" in text and "the handle" in text and "0.80" in text
+    assert chat_dock.message.value == ""  # sent messages leave the box
+    [chat] = chat_dock.loader("tiny").chats  # one chat, both turns
+    assert len(chat.history) == 4
+
+
+def test_transcript_colours_each_seg_like_its_label(viewer, chat_dock, qtbot, rgb_image):
+    from napari_miras._layers import color_hex
+
+    viewer.add_image(rgb_image)
+    ask(qtbot, chat_dock, "What is red?")
+    [labels] = _labels(viewer)
+    html = chat_dock.transcript.native.toHtml()
+    assert color_hex(labels, 1) in html
+    assert color_hex(labels, 1) != color_hex(labels, 2)
+
+
+def test_a_stack_gets_the_mask_in_its_current_plane(viewer, chat_dock, qtbot):
+    stack = np.random.default_rng(1).integers(0, 4000, (5, 40, 50), dtype=np.uint16)
+    viewer.add_image(stack, name="stack", scale=(2.0, 0.5, 0.5))
+    viewer.dims.set_current_step(0, 3)
+    ask(qtbot, chat_dock, "Segment the cell")
+
+    [labels] = _labels(viewer)
+    assert labels.data.shape == stack.shape
+    assert np.array_equal(labels.scale, (2.0, 0.5, 0.5))
+    assert np.array_equal(labels.data[3] == 1, box((40, 50), 0))
+    assert not labels.data[[0, 1, 2, 4]].any()
+    [chat] = chat_dock.loader("tiny").chats
+    assert np.array_equal(chat.image, stack[3])  # the model saw the displayed plane
+
+    viewer.dims.set_current_step(0, 1)  # another plane: another conversation and layer
+    ask(qtbot, chat_dock, "Segment the cell")
+    assert len(_labels(viewer)) == 2 and len(chat_dock.loader("tiny").chats) == 2
+
+
+def test_multiscale_image_is_read_at_full_resolution(viewer, chat_dock, qtbot, rgb_image):
+    viewer.add_image([rgb_image, rgb_image[::2, ::2]], multiscale=True, rgb=True)
+    ask(qtbot, chat_dock, "What is red?")
+    [chat] = chat_dock.loader("tiny").chats
+    assert chat.image.shape == rgb_image.shape
+    assert _labels(viewer)[0].data.shape == rgb_image.shape[:2]
+
+
+def test_undo_takes_back_a_whole_reply(viewer, chat_dock, qtbot, rgb_image):
+    viewer.add_image(rgb_image)
+    ask(qtbot, chat_dock, "What is red?")
+    ask(qtbot, chat_dock, "And its parts?")
+    [labels] = _labels(viewer)
+
+    labels.undo()  # the second reply (two masks) goes at once
+    assert set(np.unique(labels.data)) == {0, 1}
+    labels.undo()
+    assert not labels.data.any()
+    labels.redo()
+    assert np.array_equal(labels.data == 1, box(rgb_image.shape[:2], 0))
+
+
+def test_new_conversation_reuses_the_chat_and_makes_a_new_layer(viewer, chat_dock, qtbot, rgb_image):
+    viewer.add_image(rgb_image)
+    ask(qtbot, chat_dock, "What is red?")
+    chat_dock.new_button.native.click()
+    ask(qtbot, chat_dock, "What is red?")
+
+    first, second = _labels(viewer)
+    assert np.array_equal(first.data, second.data)  # a fresh conversation: the same first answer
+    [chat] = chat_dock.loader("tiny").chats  # image features kept: the chat was reset, not remade
+    assert chat.resets == 1
+
+
+def test_stop_leaves_the_conversation_unchanged(viewer, chat_dock, qtbot, rgb_image, notes):
+    slow = FakeModel(delay=20.0, steps=2000)
+    chat_dock.loader = lambda target: slow
+    viewer.add_image(rgb_image)
+    chat_dock.message.value = "What is red?"
+    chat_dock.send()
+    qtbot.waitUntil(lambda: chat_dock.busy == "answering", timeout=10_000)
+    qtbot.wait(100)
+    chat_dock.stop_button.native.click()
+    wait_idle(qtbot, chat_dock, timeout=10_000)  # far less than the 20 s the turn would take
+
+    assert chat_dock.conversation.turns == []
+    assert _labels(viewer) == []
+    assert chat_dock.message.value == "What is red?"  # nothing typed is lost
+    assert [kind for kind, _ in notes] == ["info"]
+
+
+def test_model_errors_become_notifications_that_say_what_to_do(
+    viewer, chat_dock, qtbot, rgb_image, notes
+):
+    import miras
+
+    problem = miras.ContextLengthError("the conversation is too long; start a new conversation")
+    chat_dock.loader = lambda target: FakeModel(error=problem)
+    viewer.add_image(rgb_image)
+    ask(qtbot, chat_dock, "What is red?")
+    [(kind, message)] = notes
+    assert kind == "error" and "start a new conversation" in message
+    assert chat_dock.message.value == "What is red?"
+    assert chat_dock.send_button.enabled  # nothing is stuck
+
+
+def test_missing_demo_weights_explain_the_way_out(viewer, chat_dock, qtbot, rgb_image, notes):
+    import miras
+
+    def loader(target):
+        if target == "demo":
+            raise miras.CheckpointError("the bundled demo model is not at .../weights/demo")
+        return FakeModel()
+
+    chat_dock.loader = loader
+    chat_dock.model_picker.value = "demo"
+    wait_idle(qtbot, chat_dock)
+    [(kind, message)] = notes
+    assert kind == "error" and "'tiny'" in message and "folder" in message
+
+    viewer.add_image(rgb_image)
+    chat_dock.model_picker.value = "tiny"
+    wait_idle(qtbot, chat_dock)
+    ask(qtbot, chat_dock, "What is red?")
+    assert len(_labels(viewer)) == 1
+
+
+def test_demo_falls_back_to_tiny_with_a_warning(viewer, qtbot, notes):
+    import miras
+    from napari_miras.demo import build
+
+    loaded = []
+
+    def loader(target):
+        loaded.append(target)
+        if target == "demo":
+            raise miras.CheckpointError("no demo weights")
+        return FakeModel()
+
+    chat, _ = build(viewer, loader=loader)
+    qtbot.waitUntil(lambda: loaded == ["demo", "tiny"] and chat.busy is None, timeout=20_000)
+    assert chat.model_picker.value == "tiny" and chat.model is not None
+    assert any(kind == "warning" and "Using 'tiny'" in message for kind, message in notes)
+    assert viewer.layers[0].data.shape == (256, 256, 3)
+
+
+def test_shortcuts_send_and_accept(viewer, chat_dock, qtbot, rgb_image, notes):
+    from qtpy.QtGui import QKeySequence, QShortcut
+
+    from napari_miras import _shortcuts
+
+    keys = {s.key().toString(QKeySequence.SequenceFormat.PortableText): s
+            for s in chat_dock.native.findChildren(QShortcut)}  # fmt: skip
+    assert set(keys) >= {"Ctrl+Return", "Ctrl+Shift+A"}
+    viewer.add_image(rgb_image)
+    chat_dock.message.value = "What is red?"
+    keys[_shortcuts.SEND].activated.emit()
+    wait_idle(qtbot, chat_dock)
+    assert len(_labels(viewer)) == 1
+    keys[_shortcuts.ACCEPT].activated.emit()  # no store open: says where to open one
+    assert notes and "active learning" in notes[-1][1]
+
+
+
+def test_closing_napari_during_a_turn_stops_the_model(make_napari_viewer, qtbot, rgb_image):
+    viewer = make_napari_viewer()
+    _, chat = viewer.window.add_plugin_dock_widget("napari-miras", "MIRAS chat")
+    slow = FakeModel(delay=20.0, steps=2000)
+    chat.loader = lambda target: slow
+    viewer.add_image(rgb_image)
+    chat.message.value = "What is red?"
+    chat.send()
+    qtbot.waitUntil(lambda: chat.busy == "answering", timeout=10_000)
+    stop = chat._stop
+    viewer.close()
+    qtbot.waitUntil(stop.is_set, timeout=10_000)  # the model is told to stop, not left running
+    worker = chat._worker
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=10_000)  # well before its 20 s
+    qtbot.wait(100)  # let its result reach the event loop
+    assert slow.chats[0].history == []  # the turn was cancelled
+    assert chat.busy == "answering"  # its callbacks found the dock gone and did nothing

@@ -31,6 +31,7 @@ __all__ = [
     "OutOfMemoryError",
     "TextError",
     "load",
+    "save_pretrained",
     "MirasConfig",
     "MirasModel",
     "Chat",
@@ -40,6 +41,7 @@ __all__ = [
 
 _LAZY = {
     "load": ("miras.checkpoint", "load"),
+    "save_pretrained": ("miras.checkpoint", "save_pretrained"),
     "MirasConfig": ("miras.config", "MirasConfig"),
     "preset": ("miras.presets", "preset"),
     "MirasModel": ("miras.modeling.miras", "MirasModel"),
@@ -49,7 +51,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from miras.chat import Chat, Reply
-    from miras.checkpoint import load
+    from miras.checkpoint import load, save_pretrained
     from miras.config import MirasConfig
     from miras.modeling.miras import MirasModel
     from miras.presets import preset

@@ -64,3 +64,50 @@ class ImageNotFoundError(StoreError, LookupError):
 
 class IncompleteImageError(ImageNotFoundError):
     """The image exists but was never finished (a writer crashed); fsck can complete it."""
+
+
+# -- the loop around the store: scores, queue, registry, retraining, scheduling -------------------
+
+
+class LoopError(MirasError):
+    """Base class of the errors of the active-learning loop (everything but the store)."""
+
+
+class SideFileError(LoopError, OSError):
+    """A file the loop keeps beside the store (scores, leases) cannot be read or written."""
+
+
+class UnknownStrategyError(LoopError, ValueError):
+    """No strategy of that name is in STRATEGIES."""
+
+
+class LeaseError(LoopError, ValueError):
+    """A lease cannot be taken or released as asked (bad annotator name, not the holder)."""
+
+
+class RegistryError(LoopError, ValueError):
+    """The model registry is missing, empty, or has no version of that name."""
+
+
+class RegistryLockedError(RegistryError):
+    """Another process (a retrain) holds the registry's lock."""
+
+
+class NothingToTrainError(LoopError, ValueError):
+    """The store holds no curated sample that can train (or none left after the held-out share)."""
+
+
+class NoEvaluationDataError(LoopError, ValueError):
+    """There is nothing to evaluate on: no --eval folder and no held-out curated sample."""
+
+
+class RetrainInterrupted(LoopError):
+    """should_stop() asked a retrain to stop: the half-trained model was discarded."""
+
+
+class ScheduleError(LoopError, ValueError):
+    """A schedule option (--every, --after) is malformed."""
+
+
+class SimulationError(LoopError, ValueError):
+    """The simulation cannot run with these data and sizes."""

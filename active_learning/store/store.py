@@ -114,6 +114,11 @@ class CorrectionStore:
         mode = "r" if self.read_only else "a"
         return f"CorrectionStore({self.where!r}, mode={mode!r})"
 
+    @property
+    def zarr_store(self) -> Store:
+        """The zarr Store underneath, for files the loop keeps beside the samples."""
+        return self._zstore
+
     # -- writing -----------------------------------------------------------------------------
 
     def add_sample(

@@ -1,0 +1,50 @@
+"""Options and output shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from active_learning.jsonsafe import jsonable
+
+
+def add_store(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument("--store", required=required,
+                        help="the correction store: a path or an fsspec URL (s3://bucket/x.zarr)")
+
+
+def add_registry(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument("--registry", required=required,
+                        help="the model registry folder (versions v0001/ ... and `current`)")
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def emit(args: argparse.Namespace, result: dict[str, Any],
+         text: Callable[[dict[str, Any]], str] | None = None) -> None:
+    """Print `result` as one JSON object with --json, else as text (key: value lines by default)."""
+    if getattr(args, "json", False):
+        print(json.dumps(jsonable(result)))
+    elif text is not None:
+        print(text(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+
+
+def progress_bar(desc: str, unit: str = "it"):
+    """A tqdm bar on stderr and an on_progress(done, total) callback that drives it."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, disable=None, dynamic_ncols=True)
+
+    def advance(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return bar, advance

@@ -55,7 +55,7 @@ def test_loss_falls_when_overfitting_one_sample(tiny_model, rgb_image, box_mask)
         out = tiny_model(batch)
         out.loss.backward()
         optimizer.step()
-        losses.append(float(out.loss))
+        losses.append(float(out.loss.detach()))
     assert np.isfinite(losses).all()
     assert losses[-1] < 0.5 * losses[0]
 

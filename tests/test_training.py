@@ -155,3 +155,13 @@ def test_two_gloo_processes_match_one_at_the_same_global_batch(synth_data, tmp_p
             # lr-sized steps in either run.
             continue
         torch.testing.assert_close(one[key], two[key], rtol=1e-4, atol=1e-5, msg=key)
+
+
+def test_a_runs_loss_weights_do_not_leak_into_the_saved_config(synth_data, tmp_path):
+    import json
+
+    model = build("tiny", seed=0)
+    settings = _settings(stage=0, policy="all", max_steps=1, batch_size=2, save_every=0, dice_weight=4.0)
+    train(model, PristSource(synth_data, stage=0, limit=2), settings, tmp_path / "run")
+    assert model.config.loss.dice == 0.5
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["loss"]["dice"] == 0.5

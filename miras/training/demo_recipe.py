@@ -33,6 +33,10 @@ class DemoRecipe:
     stage0_batch: int = 16
     stage0_lr: float = 1e-3
     ce_weight: float = 0.5
+    # From scratch on small objects, the paper's 2.0 BCE + 0.5 Dice sinks into empty masks: on
+    # single requests it reached cIoU 0.016 after 200 steps of 8, Dice-heavy weights 0.146.
+    stage0_bce_weight: float = 0.5
+    stage0_dice_weight: float = 4.0
     stage2_steps: int = 300
     stage2_batch: int = 16
     stage2_lr: float = 1e-4
@@ -86,6 +90,7 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
         stage=0, policy="all", max_steps=recipe.stage0_steps, batch_size=recipe.stage0_batch,
         lr=recipe.stage0_lr, warmup_steps=100, eval_every=250, eval_samples=64, save_every=100,
         seed=recipe.seed, bf16=recipe.bf16, ce_weight=recipe.ce_weight,
+        bce_weight=recipe.stage0_bce_weight, dice_weight=recipe.stage0_dice_weight,
     )
     synth = SynthSource(recipe.seed, stage=0, size=recipe.size, obj_answer_share=recipe.obj_answer_share)
     held_out = SynthSource(recipe.seed + 1000, stage=0, size=recipe.size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -49,10 +50,22 @@ def train(
     (config, tokenizer, weights) and `metrics.json` to `out`. Returns the last metrics.
     """
     out = Path(out)
+    with _loss_weights(model, settings):
+        metrics, dist = _train(model, source, settings, out, eval_source, cache_dir, device, on_progress, should_stop)
+    if dist.is_main:  # after the run's loss weights are undone, so config.json keeps the model's
+        merge_lora(model)
+        save_pretrained(model.eval(), out)
+        (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+    dist.barrier()
+    dist.close()
+    return metrics
+
+
+def _train(model, source, settings, out, eval_source, cache_dir, device, on_progress, should_stop):
+    """The loop itself; returns the last metrics and the process group (closed by `train`)."""
     out.mkdir(parents=True, exist_ok=True)
     dist = Distributed.from_env(device)
     torch.manual_seed(settings.seed)
-    _apply_loss_overrides(model, settings)
     apply_policy(model, settings.policy)
     model.to(dist.device).train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -89,12 +102,7 @@ def train(
         save_state(out, model, optimizer, step, settings.to_dict(), best)
         if eval_items:
             metrics = evaluate_masks(model, eval_items, cache) | {"step": step}
-        merge_lora(model)
-        save_pretrained(model.eval(), out)
-        (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
-    dist.barrier()
-    dist.close()
-    return metrics
+    return metrics, dist
 
 
 def _step(net, model, optimizer, params, source, settings, step, dist, cache) -> dict:
@@ -138,11 +146,18 @@ def _autocast(enabled: bool, device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
-def _apply_loss_overrides(model, settings: TrainSettings) -> None:
+@contextlib.contextmanager
+def _loss_weights(model, settings: TrainSettings):
+    """The run's loss weights, for this run only: the saved config keeps the model's own."""
+    original = dataclasses.replace(model.config.loss)
     for name in ("ce", "bce", "dice"):
         value = getattr(settings, f"{name}_weight")
         if value is not None:
             setattr(model.config.loss, name, value)
+    try:
+        yield
+    finally:
+        model.config.loss = original
 
 
 def _eval_items(source, count: int) -> list:

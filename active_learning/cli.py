@@ -9,10 +9,10 @@ exit code 2, as argparse does for bad options.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
-from miras.errors import MirasError
+from miras.commands import build_parser as _build_parser
+from miras.commands import run_command
 
 SUBCOMMANDS = {
     "import": "active_learning.commands.import_",
@@ -31,32 +31,11 @@ SUBCOMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="miras-al", description="The active-learning loop around a correction store."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module_name in SUBCOMMANDS.items():
-        module = importlib.import_module(module_name)
-        sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
-    return parser
+    return _build_parser("miras-al", "The active-learning loop around a correction store.", SUBCOMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except MirasError as err:
-        print(f"miras-al {args.command}: error: {_one_line(err)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"miras-al {args.command}: interrupted", file=sys.stderr)
-        return 130
-
-
-def _one_line(err: Exception) -> str:
-    return " ".join(str(err).split())
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":

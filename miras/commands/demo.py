@@ -1,6 +1,6 @@
 """`miras demo`: a terminal chat with the bundled demo model on a sample scene.
 
-Stands in for the napari demo until the plugin lands (`make demo` runs it).
+The terminal twin of `make demo` (which opens napari), for machines without a display.
 """
 
 from __future__ import annotations

@@ -46,6 +46,24 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def overfit(model, batch, *, steps: int, lr: float) -> list[float]:
+    """Train every parameter on one batch with AdamW; the loss of each step."""
+    import torch
+
+    from miras.trainable import apply_policy
+
+    apply_policy(model, "all")
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = model(batch).loss
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    return losses
+
+
 BOX_DIALOGUE = [
     ("human", "What is in the picture?"),
     ("gpt", "A red box on grey."),
@@ -66,19 +84,10 @@ def box_scene() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory):
     """A tiny model overfitted on BOX_DIALOGUE, saved as a checkpoint folder (a few seconds)."""
-    import torch
-
     from miras.batch import collate, make_example
     from miras.checkpoint import build, save_pretrained
-    from miras.trainable import apply_policy
 
     model = build("tiny", seed=0)
     image, mask = box_scene()
-    batch = collate([make_example(model, image, BOX_DIALOGUE, [mask])])
-    apply_policy(model, "all")
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
-    for _ in range(100):
-        optimizer.zero_grad()
-        model(batch).loss.backward()
-        optimizer.step()
+    overfit(model, collate([make_example(model, image, BOX_DIALOGUE, [mask])]), steps=100, lr=1e-2)
     return save_pretrained(model.eval(), tmp_path_factory.mktemp("trained") / "tiny-box")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import overfit
 from torch import nn
 
 from miras.batch import collate, make_example
 from miras.chat import Cancelled, class_phrases, strip_markers
 from miras.config import TokenNames
-from miras.trainable import apply_policy
 
 
 def _count_calls(module: nn.Module) -> list[int]:
@@ -130,13 +130,7 @@ def test_streaming_reports_the_reply_as_it_grows(tiny_model, rgb_image):
 def test_overfitted_model_answers_with_the_right_mask(tiny_model, rgb_image, box_mask):
     """End to end: after learning one dialogue, the chat gives its answer, label and mask."""
     turns = [("human", "Segment the handle."), ("gpt", "Sure, it is [OBJ]the handle[SEG].")]
-    batch = collate([make_example(tiny_model, rgb_image, turns, [box_mask])])
-    apply_policy(tiny_model, "all")
-    optimizer = torch.optim.AdamW([p for p in tiny_model.parameters() if p.requires_grad], lr=1e-2)
-    for _ in range(80):
-        optimizer.zero_grad()
-        tiny_model(batch).loss.backward()
-        optimizer.step()
+    overfit(tiny_model, collate([make_example(tiny_model, rgb_image, turns, [box_mask])]), steps=80, lr=1e-2)
     reply = tiny_model.chat(rgb_image).send("Segment the handle.")
     assert reply.raw == "Sure, it is [OBJ]the handle[SEG]."
     assert reply.text == "Sure, it is the handle."

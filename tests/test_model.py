@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import SEG_DIALOGUE
+from conftest import SEG_DIALOGUE, overfit
 
 from miras.batch import collate, make_example
 from miras.checkpoint import from_pretrained, save_pretrained
@@ -46,16 +46,7 @@ def test_shapes_through_the_whole_forward(tiny_model, rgb_image, box_mask):
 
 
 def test_loss_falls_when_overfitting_one_sample(tiny_model, rgb_image, box_mask):
-    batch = _batch(tiny_model, rgb_image, box_mask)
-    apply_policy(tiny_model, "all")
-    optimizer = torch.optim.AdamW([p for p in tiny_model.parameters() if p.requires_grad], lr=3e-3)
-    losses = []
-    for _ in range(25):
-        optimizer.zero_grad()
-        out = tiny_model(batch)
-        out.loss.backward()
-        optimizer.step()
-        losses.append(float(out.loss.detach()))
+    losses = overfit(tiny_model, _batch(tiny_model, rgb_image, box_mask), steps=25, lr=3e-3)
     assert np.isfinite(losses).all()
     assert losses[-1] < 0.5 * losses[0]
 

@@ -6,6 +6,7 @@ of (seed, s), so a resumed run, or one split across processes, sees the same dat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -45,6 +46,12 @@ def item_from(sample: PristSample, image: np.ndarray, annotation: dict, stage: i
     return Item(key=key, image=image, turns=turns, masks=[focus_mask(annotation, sample.focus)])
 
 
+@functools.lru_cache(maxsize=4)
+def _permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The order of one epoch (cached: every step of the epoch reads it)."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
 class PristSource:
     """The dialogues of a PRIST-layout folder, in a seeded order per epoch."""
 
@@ -70,7 +77,7 @@ class PristSource:
         out = []
         for position in range(start, start + batch_size):
             epoch, offset = divmod(position, n)
-            out.append(int(np.random.default_rng([seed, epoch]).permutation(n)[offset]))
+            out.append(int(_permutation(n, seed, epoch)[offset]))
         return out
 
     def signature(self) -> str:

@@ -6,6 +6,9 @@
   lets stage 2 run on cached features.
 - `authors`: that plus LoRA (r=8, alpha=16, dropout 0.05) on the LLM's q_proj/v_proj and the full
   token embeddings and LM head, as the authors' scripts train.
+- `sam`: all of SAM (image encoder too), the [SEG] head and alignment; towers and LLM frozen.
+  The demo recipe's stage 1 uses it: masks must learn from pixels, while the phrase reaches the
+  decoder through an LLM that need not train yet (no backward through it: ~2x faster steps).
 - `all`: every parameter (training a small model from scratch, as the demo recipe does).
 """
 
@@ -15,7 +18,7 @@ from torch import nn
 
 from miras.errors import ConfigError
 
-POLICIES = ("paper", "authors", "all")
+POLICIES = ("paper", "authors", "sam", "all")
 LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}
 
 
@@ -26,6 +29,8 @@ def apply_policy(model: nn.Module, policy: str) -> list[str]:
     model.requires_grad_(policy == "all")
     for part in (model.sam.mask_decoder, model.seg_head, model.region_alignment):
         part.requires_grad_(True)
+    if policy == "sam":
+        model.sam.requires_grad_(True)
     if policy == "authors":
         _add_lora(model)
     return [name for name, p in model.named_parameters() if p.requires_grad]

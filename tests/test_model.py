@@ -131,3 +131,28 @@ def test_save_then_load_gives_identical_outputs(tiny_model, rgb_image, box_mask,
     reply_a = tiny_model.chat(rgb_image).send("Segment the mug.")
     reply_b = loaded.chat(rgb_image).send("Segment the mug.")
     assert reply_a.raw == reply_b.raw
+
+
+def test_one_decoder_call_for_a_batch_equals_a_call_per_image(tiny_model):
+    """Training decodes every [SEG] of a batch at once; each must get its own image's mask."""
+    from miras.modeling.sam import decode_masks
+
+    config = tiny_model.config.sam
+    grid = config.embedding_size
+    embeddings = torch.randn(3, config.prompt_dim, grid, grid)
+    prompts = torch.randn(3, config.prompt_dim)
+    tiny_model.eval()
+    with torch.no_grad():
+        batched, batched_iou = decode_masks(tiny_model.sam, embeddings, prompts)
+        for i in range(3):
+            # SAM's own call for one image and its prompt, unchanged
+            own, own_iou = tiny_model.sam.mask_decoder(
+                image_embeddings=embeddings[i : i + 1],
+                image_pe=tiny_model.sam.prompt_encoder.get_dense_pe(),
+                sparse_prompt_embeddings=prompts[i : i + 1, None],
+                dense_prompt_embeddings=tiny_model.sam.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1).expand(1, -1, grid, grid),
+                multimask_output=False,
+            )
+            assert torch.allclose(batched[i], own[0, 0], atol=1e-5)
+            assert torch.allclose(batched_iou[i], own_iou[0, 0], atol=1e-5)
+        assert not torch.allclose(batched[0], batched[1])

@@ -236,20 +236,23 @@ class MirasModel(nn.Module):
         input_sizes: list[tuple[int, int]],
     ) -> MaskLoss:
         """BCE and Dice per mask, averaged over all masks of the batch, at each image's size."""
-        logits, ious = [], []
         for b, (p, target) in enumerate(zip(prompts, targets)):
             if len(p) != len(target):
                 raise DataError(
                     f"sample {b} has {len(p)} [SEG] tokens but {len(target)} masks; each [SEG] "
                     "needs one mask (was the dialogue cut by the context length?)"
                 )
-            if not len(p):
-                logits.append(None)
-                ious.append(None)
-                continue
-            low_res, iou = decode_masks(self.sam, sam_embeddings[b : b + 1], p)
-            logits.append(masks_at_original_size(self.sam, low_res, input_sizes[b], target.shape[-2:]))
-            ious.append(iou)
+        counts = [len(p) for p in prompts]
+        if not sum(counts):
+            return mask_losses([None] * len(prompts), targets, [None] * len(prompts))
+        rows = torch.repeat_interleave(torch.arange(len(prompts), device=sam_embeddings.device),
+                                       torch.tensor(counts, device=sam_embeddings.device))
+        low_res, iou = decode_masks(self.sam, sam_embeddings[rows], torch.cat([p for p in prompts if len(p)]))
+        logits, ious = [], []
+        for b, (low, pred_iou) in enumerate(zip(low_res.split(counts), iou.split(counts))):
+            empty = not counts[b]
+            logits.append(None if empty else masks_at_original_size(self.sam, low, input_sizes[b], targets[b].shape[-2:]))
+            ious.append(None if empty else pred_iou)
         return mask_losses(logits, targets, ious)
 
 

@@ -60,17 +60,19 @@ def build_sam(config: SamConfig) -> nn.Module:
 def decode_masks(
     sam: nn.Module, embedding: torch.Tensor, prompts: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Low-resolution mask logits for n prompts on one image.
+    """Low-resolution mask logits for n prompts, in one decoder call.
 
-    embedding (1, D, g, g) from the image encoder; prompts (n, D), one per [SEG]. The prompt
-    is SAM's sparse embedding, the dense one is `no_mask_embed` (reference §1.5).
-    Returns logits (n, 4g, 4g) and predicted IoU (n,).
+    embedding (1, D, g, g): one image for every prompt; or (n, D, g, g): prompt i on image i
+    (a whole training batch at once). The prompt is SAM's sparse embedding, the dense one is
+    `no_mask_embed` (reference §1.5). Returns logits (n, 4g, 4g) and predicted IoU (n,).
     """
     n = prompts.shape[0]
-    grid = embedding.shape[-2:]
-    dense = sam.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1).expand(n, -1, *grid)
+    dense = sam.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1) + embedding.expand(n, -1, -1, -1)
+    # SAM's decoder repeats one image embedding for every prompt and adds the dense prompt;
+    # handing it a zero image and the embeddings inside the dense prompt gives each prompt
+    # its own image with SAM's code unchanged (x + 0 == x: the same numbers as per image).
     logits, iou = sam.mask_decoder(
-        image_embeddings=embedding,
+        image_embeddings=embedding.new_zeros((1, *embedding.shape[1:])),
         image_pe=sam.prompt_encoder.get_dense_pe(),
         sparse_prompt_embeddings=prompts.unsqueeze(1),
         dense_prompt_embeddings=dense,

@@ -13,6 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=str(BUNDLED / "demo"), help="where the model goes")
     parser.add_argument("--work", default="runs/demo-train", help="intermediate checkpoints (resumable)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stage1-steps", type=int, default=None)
     parser.add_argument("--stage0-steps", type=int, default=None)
     parser.add_argument("--stage2-steps", type=int, default=None)
 
@@ -23,6 +24,8 @@ def run(args: argparse.Namespace) -> int:
     from miras.training.demo_recipe import DemoRecipe, demo_train
 
     recipe = DemoRecipe(seed=args.seed)
+    if args.stage1_steps is not None:
+        recipe.stage1_steps = args.stage1_steps
     if args.stage0_steps is not None:
         recipe.stage0_steps = args.stage0_steps
     if args.stage2_steps is not None:

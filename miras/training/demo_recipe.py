@@ -120,6 +120,7 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
     )
     train(model, SynthSource(recipe.seed, stage=1, size=recipe.size), stage1, work / "stage1",
           eval_source=SynthSource(recipe.seed + 1000, stage=1, size=recipe.size))
+    started = _add_minutes(work, started)
 
     log(f"stage 0: {recipe.stage0_steps} steps of {recipe.stage0_batch} dialogues, all parameters")
     stage0 = TrainSettings(
@@ -130,6 +131,7 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
     synth = SynthSource(recipe.seed, stage=0, size=recipe.size, obj_answer_share=recipe.obj_answer_share)
     held_out = SynthSource(recipe.seed + 1000, stage=0, size=recipe.size, obj_answer_share=recipe.obj_answer_share)
     train(model, synth, stage0, work / "stage0", eval_source=held_out)
+    started = _add_minutes(work, started)
 
     log(f"stage 2: {recipe.stage2_steps} steps on cached features of {recipe.stage2_images} scenes")
     stage2_data = work / "stage2-data"
@@ -143,7 +145,8 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
     )
     train(model, PristSource(stage2_data, stage=2), stage2, work / "stage2",
           eval_source=SynthSource(recipe.seed + 1000, stage=2, size=recipe.size))
-    train_minutes = (time.time() - started) / 60
+    _add_minutes(work, started)
+    train_minutes = json.loads((work / MINUTES_FILE).read_text())["minutes"]
 
     log(f"evaluating on {recipe.test_images} unseen scenes, turn by turn")
     test = work / "test"
@@ -154,6 +157,19 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
     model.float()
     write_model_card(out, recipe, scores, train_minutes)
     return scores
+
+
+MINUTES_FILE = "train-minutes.json"
+
+
+def _add_minutes(work: Path, since: float) -> float:
+    """Add the minutes since `since` to the work folder's total (it survives a killed run at
+    stage boundaries, so the card counts every run's training); returns now."""
+    path = work / MINUTES_FILE
+    total = json.loads(path.read_text())["minutes"] if path.exists() else 0.0
+    now = time.time()
+    path.write_text(json.dumps({"minutes": total + (now - since) / 60}))
+    return now
 
 
 def write_model_card(out: Path, recipe: DemoRecipe, scores: dict, minutes: float) -> None:
@@ -168,9 +184,10 @@ MODEL_CARD = """# MIRAS demo model (synthetic scenes only)
 A small MIRAS (the `demo` preset: CLIP-style ViT and ConvNeXt towers at 128 px, a 4-layer Llama,
 SAM's ViT image encoder and mask decoder) trained **from scratch** on our own synthetic
 PRIST-style data by `miras demo-train`. No pretrained weights exist here, so every tower and the
-LLM are trained: first on single requests (the paper's stage 1, mask-text alignment, but with
-all parameters), then on whole dialogues (our stage 0, all parameters), then the paper's stage 2
-(mask decoder, [SEG] head and alignment only) on cached features.
+LLM are trained: first on single requests (the paper's stage 1, mask-text alignment; all of SAM,
+the [SEG] head and alignment train, the LLM is still frozen), then on whole dialogues (our
+stage 0, all parameters), then the paper's stage 2 (mask decoder, [SEG] head and alignment
+only) on cached features. Every training answer names its target as `[OBJ]{{class}}[SEG]`.
 
 **Limits.** It has only ever seen flat, coloured synthetic shapes with parts (mugs, houses, flags,
 ...) on noisy backgrounds, and our own dialogue wording. On real images it is noise. It is meant

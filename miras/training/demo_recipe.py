@@ -144,7 +144,8 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
         seed=recipe.seed, bf16=False,
     )
     train(model, PristSource(stage2_data, stage=2), stage2, work / "stage2",
-          eval_source=SynthSource(recipe.seed + 1000, stage=2, size=recipe.size))
+          eval_source=SynthSource(recipe.seed + 1000, stage=2, size=recipe.size,
+                                  obj_answer_share=recipe.obj_answer_share))
     _add_minutes(work, started)
     train_minutes = json.loads((work / MINUTES_FILE).read_text())["minutes"]
 

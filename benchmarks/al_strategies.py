@@ -39,6 +39,8 @@ def compare(random_curve: list[dict], other_curve: list[dict]) -> dict:
     target = random_curve[-1]["ciou"]
     needed = labels_to_reach(other_curve, target)
     return {
+        # When random ends below the start, "labels to reach it" is 0 and says nothing.
+        "start_ciou": random_curve[0]["ciou"],
         "auc_random": area(random_curve),
         "auc_other": area(other_curve),
         "random_final_ciou": target,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -44,6 +45,7 @@ def test_demo_model_loads_offline_from_the_package(demo_model, monkeypatch):
     assert not demo_model.training
 
 
+@functools.cache
 def _unseen_requests(count: int):
     """Single requests on scenes no recipe seed makes: (image, sample, target, every object)."""
     from miras.synth import generate_sample

@@ -21,6 +21,15 @@ def add_registry(parser: argparse.ArgumentParser, *, required: bool = True) -> N
                         help="the model registry folder (versions v0001/ ... and `current`)")
 
 
+def add_training(parser: argparse.ArgumentParser, defaults: Any, steps_help: str) -> None:
+    """--steps, --batch-size and --lr, defaulting to a settings object's fields."""
+    parser.add_argument("--steps", type=int, default=defaults.steps,
+                        help=f"{steps_help} (default: {defaults.steps})")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help=f"default: {defaults.batch_size}")
+    parser.add_argument("--lr", type=float, default=defaults.lr, help=f"default: {defaults.lr}")
+
+
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 

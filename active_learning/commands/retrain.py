@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from active_learning.commands.common import add_json, add_registry, add_store, emit
+from active_learning.commands.common import add_json, add_registry, add_store, add_training, emit
 
 HELP = ("fine-tune the current version on curated corrections (stage 2); promote it only if "
         "cIoU improves")
@@ -28,11 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"share of each batch from --replay (default: {d.replay_share})")
     parser.add_argument("--margin", type=float, default=d.margin,
                         help=f"cIoU gain needed for promotion (default: {d.margin})")
-    parser.add_argument("--steps", type=int, default=d.steps,
-                        help=f"optimiser steps (default: {d.steps})")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size,
-                        help=f"default: {d.batch_size}")
-    parser.add_argument("--lr", type=float, default=d.lr, help=f"default: {d.lr}")
+    add_training(parser, d, "optimiser steps")
     parser.add_argument("--seed", type=int, default=d.seed, help=f"default: {d.seed}")
     parser.add_argument("--heldout-share", type=float, default=d.heldout_share,
                         help=f"curated share held out without --eval (default: {d.heldout_share})")

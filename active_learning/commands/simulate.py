@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from active_learning.commands.common import add_json, emit
+from active_learning.commands.common import add_json, add_training, emit
 
 HELP = "an active-learning run with the ground truth as the annotator: the learning curve"
 
@@ -29,11 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"unlabeled dialogues at most (default: {d.pool})")
     parser.add_argument("--heldout", type=int, default=d.heldout,
                         help=f"held-out dialogues, whole images (default: {d.heldout})")
-    parser.add_argument("--steps", type=int, default=d.steps,
-                        help=f"training steps per round (default: {d.steps})")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size,
-                        help=f"default: {d.batch_size}")
-    parser.add_argument("--lr", type=float, default=d.lr, help=f"default: {d.lr}")
+    add_training(parser, d, "training steps per round")
     parser.add_argument("--paraphrases", type=int, default=d.paraphrases,
                         help=f"rewordings per item when scoring (default: {d.paraphrases})")
     parser.add_argument("--max-new-tokens", type=int, default=None,

@@ -120,7 +120,8 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
     )
     train(model, SynthSource(recipe.seed, stage=1, size=recipe.size), stage1, work / "stage1",
           eval_source=SynthSource(recipe.seed + 1000, stage=1, size=recipe.size))
-    started = _add_minutes(work, started)
+    _minutes(work, started)
+    started = time.time()
 
     log(f"stage 0: {recipe.stage0_steps} steps of {recipe.stage0_batch} dialogues, all parameters")
     stage0 = TrainSettings(
@@ -131,7 +132,8 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
     synth = SynthSource(recipe.seed, stage=0, size=recipe.size, obj_answer_share=recipe.obj_answer_share)
     held_out = SynthSource(recipe.seed + 1000, stage=0, size=recipe.size, obj_answer_share=recipe.obj_answer_share)
     train(model, synth, stage0, work / "stage0", eval_source=held_out)
-    started = _add_minutes(work, started)
+    _minutes(work, started)
+    started = time.time()
 
     log(f"stage 2: {recipe.stage2_steps} steps on cached features of {recipe.stage2_images} scenes")
     stage2_data = work / "stage2-data"
@@ -146,8 +148,7 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
     train(model, PristSource(stage2_data, stage=2), stage2, work / "stage2",
           eval_source=SynthSource(recipe.seed + 1000, stage=2, size=recipe.size,
                                   obj_answer_share=recipe.obj_answer_share))
-    _add_minutes(work, started)
-    train_minutes = json.loads((work / MINUTES_FILE).read_text())["minutes"]
+    train_minutes = _minutes(work, started)
 
     log(f"evaluating on {recipe.test_images} unseen scenes, turn by turn")
     test = work / "test"
@@ -163,14 +164,13 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
 MINUTES_FILE = "train-minutes.json"
 
 
-def _add_minutes(work: Path, since: float) -> float:
-    """Add the minutes since `since` to the work folder's total (it survives a killed run at
-    stage boundaries, so the card counts every run's training); returns now."""
+def _minutes(work: Path, since: float) -> float:
+    """Add the minutes since `since` to the work folder's total, which survives a run killed at
+    a stage boundary (the card counts every run's training); returns the new total."""
     path = work / MINUTES_FILE
-    total = json.loads(path.read_text())["minutes"] if path.exists() else 0.0
-    now = time.time()
-    path.write_text(json.dumps({"minutes": total + (now - since) / 60}))
-    return now
+    total = (json.loads(path.read_text())["minutes"] if path.exists() else 0.0) + (time.time() - since) / 60
+    path.write_text(json.dumps({"minutes": total}))
+    return total
 
 
 def write_model_card(out: Path, recipe: DemoRecipe, scores: dict, minutes: float) -> None:

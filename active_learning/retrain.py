@@ -94,8 +94,10 @@ def _lead(store, registry, settings, eval_dir, base, replay_dir, cache_dir, on_p
                         f"{ranks.world_size()} processes; make it a multiple")
     with registry.lock():
         registry.clean_staging()
-        # Cheap checks first: a scheduled run on a store with nothing to learn ends here,
-        # before torch is imported.
+        # Cheap checks first: a misconfigured registry, or a scheduled run on a store with
+        # nothing to learn, ends here, before torch is imported.
+        if registry.current is None and base is None:
+            registry.current_path()  # raises: says to pass --base
         curated = [r for r in store.samples(status="curated") if trainable(r)]
         train_records, held = (curated, []) if eval_dir else split(curated, settings.heldout_share)
         if not train_records:
@@ -104,8 +106,6 @@ def _lead(store, registry, settings, eval_dir, base, replay_dir, cache_dir, on_p
                 "[SEG] answer, held-out ones excluded); curate corrections first"
             )
         if registry.current is None:
-            if base is None:
-                registry.current_path()  # raises: says to pass --base
             registry.init(base)
         return _retrain_locked(store, registry, settings, train_records, held, eval_dir,
                                replay_dir, Path(cache_dir or registry.feature_cache),

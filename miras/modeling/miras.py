@@ -248,12 +248,20 @@ class MirasModel(nn.Module):
         rows = torch.repeat_interleave(torch.arange(len(prompts), device=sam_embeddings.device),
                                        torch.tensor(counts, device=sam_embeddings.device))
         low_res, iou = decode_masks(self.sam, sam_embeddings[rows], torch.cat([p for p in prompts if len(p)]))
-        logits, ious = [], []
-        for b, (low, pred_iou) in enumerate(zip(low_res.split(counts), iou.split(counts))):
-            empty = not counts[b]
-            logits.append(None if empty else masks_at_original_size(self.sam, low, input_sizes[b], targets[b].shape[-2:]))
-            ious.append(None if empty else pred_iou)
-        return mask_losses(logits, targets, ious)
+        low_res, iou = low_res.split(counts), iou.split(counts)
+        # Samples of one size are upsampled and scored together: one call per size, not per
+        # sample (a stage-2 step on cached features is mostly this and the decoder).
+        by_size: dict[tuple, list[int]] = {}
+        for b, n in enumerate(counts):
+            if n:
+                by_size.setdefault((tuple(input_sizes[b]), tuple(targets[b].shape[-2:])), []).append(b)
+        logits, group_targets, ious = [], [], []
+        for (input_size, size), members in by_size.items():
+            low = torch.cat([low_res[b] for b in members])
+            logits.append(masks_at_original_size(self.sam, low, input_size, size))
+            group_targets.append(torch.cat([targets[b].to(low.device) for b in members]))
+            ious.append(torch.cat([iou[b] for b in members]))
+        return mask_losses(logits, group_targets, ious)
 
 
 def _run_frozen_aware(module: nn.Module, x: torch.Tensor) -> torch.Tensor:

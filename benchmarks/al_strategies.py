@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-round", type=int, default=8)
     parser.add_argument("--pool", type=int, default=64)
     parser.add_argument("--heldout", type=int, default=48)
-    parser.add_argument("--steps", type=int, default=40)
+    # 40 steps cannot use even the whole pool (64 labels: 0.163 from 0.171); 160 can (0.238):
+    # benchmarks/al_diagnosis.py. Cached stage-2 steps are cheap, scoring is what takes the time.
+    parser.add_argument("--steps", type=int, default=160, help="stage-2 steps per round")
     parser.add_argument("--max-new-tokens", type=int, default=48, help="longest reply while scoring")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args(argv)

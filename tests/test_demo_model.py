@@ -79,8 +79,6 @@ def test_demo_model_segments_the_named_target_not_everything(demo_model):
     assert ours > baseline + 0.1, f"cIoU {ours:.3f} vs {baseline:.3f} for masking every object"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 3 open: the demo LLM names the same object for most "
-                   "requests (turn-by-turn cIoU 0.106); the next recipe must teach it to copy the name")
 def test_demo_model_names_and_segments_what_it_is_asked_for(demo_model):
     """Played as a user would (its own answer, its own masks), the masks beat "every object"."""
     model_meter, everything_meter = MaskMeter(), MaskMeter()

@@ -111,8 +111,20 @@ def train_figures(model, repeats: int) -> dict:
             model(batch_fn()).loss.backward()
             optimizer.step()
 
-        full_ms = _median_ms(lambda: step(lambda: collate([make_example(model, i.image, i.turns, i.masks) for i in items])), repeats)
-        cached_ms = _median_ms(lambda: step(lambda: cached_batch), repeats * 3)
+        def full() -> None:
+            step(lambda: collate([make_example(model, i.image, i.turns, i.masks) for i in items]))
+
+        def cached() -> None:
+            step(lambda: cached_batch)
+
+        # Interleaved after a warm-up, so a machine that speeds up or slows down mid-run moves
+        # both figures alike.
+        full(), cached()
+        full_times, cached_times = [], []
+        for _ in range(repeats):
+            full_times.append(_median_ms(full, 1))
+            cached_times.append(_median_ms(cached, 3))
+        full_ms, cached_ms = statistics.median(full_times), statistics.median(cached_times)
     model.eval()
     return {"train_step_ms_full": full_ms, "train_step_ms_cached": cached_ms,
             "train_speedup_from_feature_cache": full_ms / cached_ms, "train_batch": TRAIN_BATCH}

@@ -92,6 +92,24 @@ def test_region_alignment_uses_the_obj_span_and_is_trained(tiny_model, rgb_image
     assert all(g is not None and g.abs().sum() > 0 for g in grads)
 
 
+def test_prompts_of_a_batch_are_those_of_each_sequence(tiny_model):
+    """One [SEG]-head and alignment call for many sequences must not mix their phrases."""
+    ids = tiny_model.token_ids
+    sequences = [
+        torch.tensor([5, ids.obj, 7, 8, ids.seg, 9, ids.obj, 6, ids.seg]),  # two phrases
+        torch.tensor([5, 6, 7]),  # no [SEG]
+        torch.tensor([5, 6, ids.seg, 7, ids.obj, 8, ids.seg]),  # one plain [SEG], one phrase
+    ]
+    hiddens = [torch.randn(len(seq), tiny_model.config.llm_hidden) for seq in sequences]
+    tiny_model.eval()
+    with torch.no_grad():
+        batched = tiny_model.batch_seg_prompts(hiddens, sequences)
+        alone = [tiny_model.seg_prompts(h, seq) for h, seq in zip(hiddens, sequences)]
+    assert [len(p) for p in batched] == [2, 0, 2]
+    for together, single in zip(batched, alone):
+        assert torch.allclose(together, single, atol=1e-6)
+
+
 @pytest.mark.parametrize("policy", POLICIES)
 def test_frozen_parameters_get_no_gradient(policy, tiny_model, rgb_image, box_mask):
     trainable = set(apply_policy(tiny_model, policy))

@@ -157,17 +157,21 @@ class MirasModel(nn.Module):
         `[OBJ]{CLASS}` (after the previous [SEG]) gets semantic region alignment over the projected
         `[OBJ]`...name tokens.
         """
-        seg_pos = (ids == self.token_ids.seg).nonzero().flatten()
-        obj_pos = (ids == self.token_ids.obj).nonzero().flatten()
-        spans: list[tuple[int, int] | None] = []
-        previous = -1
-        for s in seg_pos.tolist():
-            objs = obj_pos[(obj_pos > previous) & (obj_pos < s)]
-            spans.append((int(objs[-1]), s) if len(objs) else None)
-            previous = s
-        seg = self.seg_head(hidden[seg_pos])
-        span_feats = [None if span is None else self.seg_head(hidden[span[0] : span[1]]) for span in spans]
-        return self.region_alignment(seg, span_feats)
+        return self.batch_seg_prompts([hidden], [ids])[0]
+
+    def batch_seg_prompts(self, hiddens: list[torch.Tensor], ids: list[torch.Tensor]) -> list[torch.Tensor]:
+        """`seg_prompts` of several sequences with one [SEG]-head and one alignment call for all
+        (per-sequence calls were a large share of a stage-2 step on cached features)."""
+        spans = [seg_spans(seq, self.token_ids) for seq in ids]
+        projected = self.seg_head(torch.cat([hidden[span_rows(item)] for hidden, item in zip(hiddens, spans)]))
+        seg_rows, phrases, offset = [], [], 0
+        for start, seg in (span for item in spans for span in item):
+            end = offset + seg - start
+            seg_rows.append(end)
+            phrases.append(projected[offset:end] if start < seg else None)
+            offset = end + 1
+        prompts = self.region_alignment(projected[seg_rows], phrases)
+        return list(prompts.split([len(item) for item in spans]))
 
     def mask_logits(
         self,
@@ -205,7 +209,7 @@ class MirasModel(nn.Module):
         hidden = self.hidden_states(spliced.embeds, spliced.attention_mask)
         weights = self.config.loss
         ce = self.text_loss(hidden, spliced.labels) if weights.ce else hidden.new_zeros(())
-        prompts = [self.seg_prompts(hidden[b], spliced.ids[b]) for b in range(len(batch.input_ids))]
+        prompts = self.batch_seg_prompts(list(hidden), list(spliced.ids))
         masks = self.mask_loss(features.sam_embedding, prompts, batch.masks, batch.input_sizes)
         loss = weights.ce * ce + weights.bce * masks.bce + weights.dice * masks.dice + weights.iou * masks.iou
         return LossOutput(
@@ -213,7 +217,7 @@ class MirasModel(nn.Module):
         )
 
     def _forward_cached(self, batch) -> LossOutput:
-        prompts = [self.seg_prompts(item.hidden, item.ids) for item in batch.items]
+        prompts = self.batch_seg_prompts([i.hidden for i in batch.items], [i.ids for i in batch.items])
         embeddings = torch.stack([item.sam_embedding for item in batch.items])
         masks = self.mask_loss(embeddings, prompts, [i.masks for i in batch.items], [i.input_size for i in batch.items])
         weights = self.config.loss
@@ -262,6 +266,23 @@ class MirasModel(nn.Module):
             group_targets.append(torch.cat([targets[b].to(low.device) for b in members]))
             ious.append(torch.cat([iou[b] for b in members]))
         return mask_losses(logits, group_targets, ious)
+
+
+def seg_spans(ids: torch.Tensor, token_ids: TokenIds) -> list[tuple[int, int]]:
+    """(start, [SEG] position) for each [SEG] of a sequence: start is the `[OBJ]` opening its class
+    phrase (the last one after the previous [SEG]), or the [SEG] itself when it has none."""
+    objs = (ids == token_ids.obj).nonzero().flatten().tolist()
+    spans, previous = [], -1
+    for seg in (ids == token_ids.seg).nonzero().flatten().tolist():
+        opening = [o for o in objs if previous < o < seg]
+        spans.append((opening[-1] if opening else seg, seg))
+        previous = seg
+    return spans
+
+
+def span_rows(spans: list[tuple[int, int]]) -> list[int]:
+    """The positions `seg_spans` covers: each phrase with its [SEG], in order."""
+    return [row for start, seg in spans for row in range(start, seg + 1)]
 
 
 def _run_frozen_aware(module: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from miras.batch import collate, make_example
+from miras.modeling.miras import seg_spans, span_rows
 
 
 @dataclass
@@ -49,15 +50,7 @@ def frozen_signature(model) -> str:
 
 def rows_to_keep(ids: torch.Tensor, token_ids) -> torch.Tensor:
     """Positions of each [SEG] and of the `[OBJ]`...name span right before it."""
-    keep = torch.zeros_like(ids, dtype=torch.bool)
-    seg_positions = (ids == token_ids.seg).nonzero().flatten().tolist()
-    previous = -1
-    for s in seg_positions:
-        objs = ((ids == token_ids.obj).nonzero().flatten()).tolist()
-        objs = [o for o in objs if previous < o < s]
-        keep[(objs[-1] if objs else s) : s + 1] = True
-        previous = s
-    return keep.nonzero().flatten()
+    return torch.tensor(span_rows(seg_spans(ids, token_ids)), dtype=torch.long, device=ids.device)
 
 
 @torch.no_grad()

@@ -33,8 +33,31 @@ def test_the_last_obj_span_is_the_one_judged():
     assert naming.names_exactly(predicted, ids, OBJ, SEG)
 
 
-def test_a_model_is_judged_on_a_synthetic_dialogue(tiny_model):
+def test_a_model_is_judged_at_the_positions_it_saw(tiny_model, monkeypatch):
+    """With the image tokens spliced in, the logits judged must be those after each name token:
+    an LM head that predicts the true next token names the target, one that is off by one does not."""
     from miras.training.data import SynthSource
 
     item = SynthSource(3, stage=0, size=64, obj_answer_share=1.0).item(0)
-    assert naming.named(tiny_model.eval(), item, item.image) in (True, False)
+    model = tiny_model.eval()
+    seen = {}
+    splice = model.splice
+
+    def recording_splice(*args, **kwargs):
+        spliced = splice(*args, **kwargs)
+        seen["ids"] = spliced.ids[0]
+        return spliced
+
+    def head_predicting(shift):
+        def head(hidden):
+            ids = seen["ids"].clamp(min=0)
+            wanted = torch.roll(ids, -shift)
+            return torch.nn.functional.one_hot(wanted, int(ids.max()) + 1).float()
+
+        return lambda: head
+
+    monkeypatch.setattr(model, "splice", recording_splice)
+    monkeypatch.setattr(model.llm, "get_output_embeddings", head_predicting(1))
+    assert naming.named(model, item, item.image)
+    monkeypatch.setattr(model.llm, "get_output_embeddings", head_predicting(2))
+    assert not naming.named(model, item, item.image)

@@ -9,7 +9,6 @@ Split by single requests and multi-turn dialogues; prints one JSON object.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -37,19 +36,10 @@ def named(model, item, image) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="demo")
-    parser.add_argument("--dialogues", type=int, default=48)
-    parser.add_argument("--seed", type=int, default=1000, help="synthetic seed (the demo recipe holds out 1000)")
-    parser.add_argument("--json", action="store_true", help="print only the JSON object")
-    args = parser.parse_args(argv)
+    import heldout  # benchmarks/ is on the path when this file runs as a script
 
-    import miras
-    from miras.training.data import SynthSource
-
-    model = miras.load(args.model).float().eval()
-    source = SynthSource(args.seed, stage=0, size=128, obj_answer_share=1.0)
-    items = [source.item(i) for i in range(args.dialogues)]
+    args = heldout.parse(__doc__, argv)
+    model, items = heldout.model_and_dialogues(args)
     counts = {"single": [0, 0], "dialogue": [0, 0], "wrong_image": [0, 0]}
     for k, item in enumerate(items):
         kind = "single" if len(item.turns) == 2 else "dialogue"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from miras.batch import views_for
 from miras.conversation import GPT, HUMAN, user_ids
@@ -29,6 +30,11 @@ def _cache_argument() -> str:
 
 
 _CACHE_ARG = _cache_argument()
+
+# cuDNN attention builds a new graph for every new sequence length, ~33 ms each on an H100, and a
+# decode step is always a new length: 94% of a turn went there (benchmarks/full_size.py, issue 3).
+# The other kernels need no per-shape set-up.
+_DECODE_ATTENTION = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
 
 
 class Cancelled(MirasError):
@@ -180,9 +186,10 @@ class Chat:
     def _step(self, embeds: torch.Tensor) -> torch.Tensor:
         """Run new positions through the LLM with the KV cache; (T, D) last-layer states."""
         try:
-            out = self.model.llm.get_decoder()(
-                inputs_embeds=embeds[None], use_cache=True, **{_CACHE_ARG: self._cache}
-            )
+            with sdpa_kernel(_DECODE_ATTENTION):
+                out = self.model.llm.get_decoder()(
+                    inputs_embeds=embeds[None], use_cache=True, **{_CACHE_ARG: self._cache}
+                )
         except torch.OutOfMemoryError as err:
             raise OutOfMemoryError(
                 "the device ran out of memory during generation; load the model with "

@@ -151,3 +151,16 @@ def test_class_phrases_pair_each_seg_with_its_obj(tiny_model):
     tok, ids = tiny_model.tokenizer, tiny_model.token_ids
     seq = tok("It is [OBJ]a mug[SEG], not [SEG] or [OBJ]the lid[SEG].", add_special_tokens=False)["input_ids"]
     assert class_phrases(tok, seq, ids) == ["a mug", "", "the lid"]
+
+
+def test_decoding_never_uses_cudnn_attention(tiny_model, rgb_image):
+    # cuDNN attention sets up a graph for every new length: on an H100 that was 94% of a turn.
+    enabled: list[bool] = []
+    decoder = tiny_model.llm.get_decoder()
+    hook = decoder.register_forward_pre_hook(lambda *_: enabled.append(torch.backends.cuda.cudnn_sdp_enabled()))
+    try:
+        tiny_model.chat(rgb_image, max_new_tokens=3).send("What is here?")
+    finally:
+        hook.remove()
+    assert len(enabled) >= 2 and not any(enabled)  # the prompt and every new token
+    assert torch.backends.cuda.cudnn_sdp_enabled()  # restored for everything else

@@ -10,6 +10,10 @@
   The demo recipe's stage 1 uses it: masks must learn from pixels, while the phrase reaches the
   decoder through an LLM that need not train yet (no backward through it: ~2x faster steps).
 - `all`: every parameter (training a small model from scratch, as the demo recipe does).
+- `all-but-towers`: every parameter except both visual towers, their fusion and `mm_projector`,
+  which keep their random init. The demo recipe trains so: trained towers collapse into one
+  large constant token that the LLM learns to ignore (benchmarks/image_use.py), while fixed
+  random features keep the pixels' colours and shapes within the LLM's reach.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from torch import nn
 
 from miras.errors import ConfigError
 
-POLICIES = ("paper", "authors", "sam", "all")
+POLICIES = ("paper", "authors", "sam", "all", "all-but-towers")
+TOWERS = ("vision_tower", "vision_tower_aux", "fusion", "mm_projector")
 LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}
 
 
@@ -26,7 +31,10 @@ def apply_policy(model: nn.Module, policy: str) -> list[str]:
     """Set requires_grad by policy (wrapping the LLM with LoRA for `authors`); trainable names."""
     if policy not in POLICIES:
         raise ConfigError(f"unknown trainable policy {policy!r}; choose one of {list(POLICIES)}")
-    model.requires_grad_(policy == "all")
+    model.requires_grad_(policy in ("all", "all-but-towers"))
+    if policy == "all-but-towers":
+        for name in TOWERS:
+            getattr(model, name).requires_grad_(False)
     for part in (model.sam.mask_decoder, model.seg_head, model.region_alignment):
         part.requires_grad_(True)
     if policy == "sam":

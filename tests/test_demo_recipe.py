@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from miras.evaluate import METRIC_KEYS
-from miras.training.demo_recipe import DemoRecipe, demo_train
+from miras.training.demo_recipe import DemoRecipe, demo_train, with_image_lessons
 
 
 def toy_recipe() -> DemoRecipe:
@@ -34,3 +34,29 @@ def test_demo_recipe_writes_a_loadable_model_with_its_card(tmp_path):
     again = demo_train(out, work, toy_recipe(), log=lambda _: None)
     assert {stage: (work / stage / "train-log.jsonl").read_text() for stage in logs} == logs
     assert again["ciou"] == scores["ciou"]
+
+
+def test_image_lessons_run_first_and_leave_the_towers_at_their_init(tmp_path):
+    import argparse
+
+    import torch
+
+    import miras
+    from miras.checkpoint import build
+    from miras.commands.demo_train import recipe_from
+
+    args = argparse.Namespace(seed=0, image_lessons=True, stage1_steps=None, stage0_steps=None, stage2_steps=None)
+    assert recipe_from(args).named_colour_steps > 0 and recipe_from(args).towers_policy == "all-but-towers"
+    assert recipe_from(argparse.Namespace(**vars(args) | {"image_lessons": False})).solid_steps == 0
+
+    recipe = with_image_lessons(toy_recipe())
+    recipe.solid_steps = recipe.named_colour_steps = recipe.lesson_batch = 2
+    demo_train(tmp_path / "demo", tmp_path / "work", recipe, log=lambda _: None)
+    assert (tmp_path / "work" / "lesson-named-colour" / "train-log.jsonl").exists()
+    trained = miras.load(tmp_path / "demo")
+    fresh = build(trained.config, trained.tokenizer, seed=recipe.seed).half().state_dict()
+    towers = ("vision_tower.", "vision_tower_aux.", "fusion.", "mm_projector.")
+    kept = {k: v for k, v in trained.state_dict().items() if k.startswith(towers)}
+    assert kept and all(torch.equal(v, fresh[k]) for k, v in kept.items())
+    assert not torch.equal(trained.state_dict()["sam.mask_decoder.iou_token.weight"],
+                           fresh["sam.mask_decoder.iou_token.weight"])

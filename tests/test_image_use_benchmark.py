@@ -12,6 +12,9 @@ _PATH = Path(__file__).parents[1] / "benchmarks" / "image_use.py"
 _spec = importlib.util.spec_from_file_location("image_use", _PATH)
 image_use = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(image_use)
+_spec = importlib.util.spec_from_file_location("heldout", _PATH.parent / "heldout.py")
+heldout = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(heldout)
 
 
 @pytest.fixture
@@ -50,3 +53,15 @@ def test_a_constant_added_to_the_visual_tokens_shows_as_a_small_spread(tiny_mode
     assert before["visual_spread"] > 0.05
     assert after["visual_spread"] < before["visual_spread"] / 10
     assert after["visual_norm"] > 10 * before["visual_norm"]
+
+
+def test_the_lessons_can_be_measured_instead_of_dialogues(tiny_model, tmp_path):
+    from miras.checkpoint import save_pretrained
+
+    save_pretrained(tiny_model, tmp_path / "model")
+    args = heldout.parse("", ["--model", str(tmp_path / "model"), "--dialogues", "3", "--items", "solid"])
+    _, solid = heldout.model_and_dialogues(args)
+    assert len(solid) == 3 and all(item.turns[0][1] == "What colour is the picture?" for item in solid)
+    args.items = "named-colour"
+    _, named = heldout.model_and_dialogues(args)
+    assert all(item.turns[0][1].startswith("Please segment the ") for item in named)

@@ -118,6 +118,17 @@ def test_stage2_trains_only_the_paper_parts_on_cached_features(synth_data, tmp_p
     assert any((tmp_path / "run" / "feature-cache").rglob("*.safetensors"))
 
 
+def test_all_but_towers_keeps_the_visual_towers_at_their_init(synth_data, tmp_path):
+    model = build("tiny", seed=0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train(model, PristSource(synth_data, stage=0), _settings(stage=0, policy="all-but-towers", max_steps=2),
+          tmp_path / "run")
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    towers = ("vision_tower.", "vision_tower_aux.", "fusion.", "mm_projector.")
+    assert not any(k.startswith(towers) for k in changed)
+    assert any(k.startswith("llm.") for k in changed) and any(k.startswith("sam.image_encoder.") for k in changed)
+
+
 def test_learning_rate_warms_up_then_decays():
     settings = TrainSettings(max_steps=100, warmup_steps=10, lr=1.0, min_lr_ratio=0.1)
     factors = [lr_factor(s, settings) for s in range(100)]

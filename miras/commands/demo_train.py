@@ -16,19 +16,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage1-steps", type=int, default=None)
     parser.add_argument("--stage0-steps", type=int, default=None)
     parser.add_argument("--stage2-steps", type=int, default=None)
+    parser.add_argument("--image-lessons", action="store_true",
+                        help="image-first lessons, towers kept at their random init (measured weaker; see DemoRecipe)")
 
 
-def run(args: argparse.Namespace) -> int:
-    import json
-
-    from miras.training.demo_recipe import DemoRecipe, demo_train
+def recipe_from(args: argparse.Namespace):
+    from miras.training.demo_recipe import DemoRecipe, with_image_lessons
 
     recipe = DemoRecipe(seed=args.seed)
+    if args.image_lessons:
+        recipe = with_image_lessons(recipe)
     if args.stage1_steps is not None:
         recipe.stage1_steps = args.stage1_steps
     if args.stage0_steps is not None:
         recipe.stage0_steps = args.stage0_steps
     if args.stage2_steps is not None:
         recipe.stage2_steps = args.stage2_steps
-    print(json.dumps(demo_train(args.out, args.work, recipe)))
+    return recipe
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from miras.training.demo_recipe import demo_train
+
+    print(json.dumps(demo_train(args.out, args.work, recipe_from(args))))
     return 0

@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", required=True, help='a model to start from: "demo", a folder, or preset:NAME (random)')
     parser.add_argument("--out", required=True, help="output folder; an existing run there is resumed")
     parser.add_argument("--eval", default=None, help="held-out PRIST folder (or synth:SEED) for periodic evaluation")
-    parser.add_argument("--policy", default=None, help="trainable set: paper, authors, sam or all (default: all for stage 0, else paper)")
+    parser.add_argument("--policy", default=None, help="trainable set: paper, authors, sam, all or all-but-towers (default: all for stage 0, else paper)")
     parser.add_argument("--max-steps", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-4)

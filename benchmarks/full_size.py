@@ -3,8 +3,10 @@
     python benchmarks/full_size.py --json                       # miras-7b, cuda, bf16
     python benchmarks/full_size.py --preset tiny --device cpu   # the same script, checked on a laptop
 
-Prints the peak GPU memory and each turn's latency as one JSON object. Random weights: the
-figures are about size and speed, not answers (generation runs to `--new-tokens`).
+Prints the peak GPU memory, each turn's latency, and `run.py`'s turn figures (the last turn of a
+4-turn chat with the image features and KV cache kept vs a fresh chat) as one JSON object.
+Random weights: the figures are about size and speed, not answers (generation runs to the
+token limit).
 """
 
 from __future__ import annotations
@@ -63,9 +65,13 @@ def main() -> None:
         if cuda:
             torch.cuda.synchronize()
         turns.append({"seconds": time.perf_counter() - t, "masks": len(reply.masks)})
+    from run import turn_figures  # benchmarks/ is on the path when this file runs as a script
+
+    cache = turn_figures(model, image, repeats=3)
     figures = {
         "preset": args.preset, "device": str(device), "dtype": args.dtype, "parameters": params,
         "build_seconds": build_s, "tokens_in_context": len(chat.token_ids), "turns": turns,
+        "turn_cache": cache,
     }
     if cuda:
         figures |= {"weights_gib": weights_gb, "peak_gib": torch.cuda.max_memory_allocated() / 2**30,

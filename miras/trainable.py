@@ -11,9 +11,10 @@
   decoder through an LLM that need not train yet (no backward through it: ~2x faster steps).
 - `all`: every parameter (training a small model from scratch, as the demo recipe does).
 - `all-but-towers`: every parameter except both visual towers, their fusion and `mm_projector`,
-  which keep their random init. The demo recipe trains so: trained towers collapse into one
-  large constant token that the LLM learns to ignore (benchmarks/image_use.py), while fixed
-  random features keep the pixels' colours and shapes within the LLM's reach.
+  which keep their random init (`miras demo-train --image-lessons`). Trained from scratch, the
+  towers collapse into one large constant token that the LLM ignores (benchmarks/image_use.py);
+  fixed random features keep the pixels within the LLM's reach, but halved the demo model's
+  mask quality (DemoRecipe).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ lessons first make it look:
   2. `NamedColourSource`: "Please segment the {kind}." for a kind that occurs once in a synthetic
      scene, answered with its colour, which only the image holds.
 Both are train-loop sources (`item`, `indices`, `signature`), deterministic per (seed, index).
+`miras demo-train --image-lessons` runs them; the bundled recipe does not (DemoRecipe says why).
 """
 
 from __future__ import annotations

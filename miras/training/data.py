@@ -91,7 +91,15 @@ class PristSource:
         return digest.hexdigest()[:16]
 
 
-class SynthSource:
+class EndlessSource:
+    """A source whose item i is made from (seed, i) on demand: step s reads items
+    s*batch ... (s+1)*batch - 1, never repeating."""
+
+    def indices(self, step: int, batch_size: int, seed: int) -> list[int]:
+        return list(range(step * batch_size, (step + 1) * batch_size))
+
+
+class SynthSource(EndlessSource):
     """Endless synthetic scenes (miras.synth); item i is always the same scene and dialogue."""
 
     def __init__(
@@ -112,9 +120,6 @@ class SynthSource:
         if item is None:  # synthetic dialogues always end in one [SEG]
             raise DataError(f"synthetic item {index} has no single [SEG]; miras.synth is broken")
         return item
-
-    def indices(self, step: int, batch_size: int, seed: int) -> list[int]:
-        return list(range(step * batch_size, (step + 1) * batch_size))
 
     def signature(self) -> str:
         return f"synth-{self.seed}-{self.domain}-{self.size}-{self.obj_answer_share}-s{self.stage}"

@@ -6,7 +6,7 @@ lessons first make it look:
   1. `SolidColourSource`: a picture of one colour, "What colour is the picture?";
   2. `NamedColourSource`: "Please segment the {kind}." for a kind that occurs once in a synthetic
      scene, answered with its colour, which only the image holds.
-Both are train-loop sources (`item`, `indices`, `signature`), deterministic per (seed, index).
+Both are endless train-loop sources (`item`, `indices`, `signature`), deterministic per (seed, index).
 `miras demo-train --image-lessons` runs them; the bundled recipe does not (DemoRecipe says why).
 """
 
@@ -16,12 +16,12 @@ import numpy as np
 
 from miras.synth.domain import get_domain
 from miras.synth.scene import make_scene
-from miras.training.data import Item
+from miras.training.data import EndlessSource, Item
 
 MIN_AREA_128 = 60  # pixels at 128 px: smaller objects are a few blurred dots
 
 
-class SolidColourSource:
+class SolidColourSource(EndlessSource):
     """Noisy one-colour pictures; the answer names the colour and masks the whole picture."""
 
     def __init__(self, seed: int = 0, domain: str = "base", size: int = 128, noise: float = 10.0) -> None:
@@ -38,14 +38,11 @@ class SolidColourSource:
         mask = np.ones((self.size, self.size), np.float32)
         return Item(key=f"solid-{self.seed}-{index}", image=image, turns=turns, masks=[mask])
 
-    def indices(self, step: int, batch_size: int, seed: int) -> list[int]:
-        return list(range(step * batch_size, (step + 1) * batch_size))
-
     def signature(self) -> str:
         return f"solid-{self.seed}-{self.domain}-{self.size}-{self.noise}"
 
 
-class NamedColourSource:
+class NamedColourSource(EndlessSource):
     """A kind that occurs once in the scene is asked for; the answer adds its colour."""
 
     def __init__(self, seed: int = 0, domain: str = "base", size: int = 128) -> None:
@@ -70,9 +67,6 @@ class NamedColourSource:
             unique = [o for o in scene.objects if kinds.count(o.kind) == 1 and o.area > min_area]
             if unique:
                 return scene, unique[int(rng.integers(len(unique)))]
-
-    def indices(self, step: int, batch_size: int, seed: int) -> list[int]:
-        return list(range(step * batch_size, (step + 1) * batch_size))
 
     def signature(self) -> str:
         return f"named-colour-{self.seed}-{self.domain}-{self.size}"

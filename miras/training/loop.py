@@ -94,8 +94,10 @@ def _train(model, source, settings, out, eval_source, cache_dir, device, on_prog
         step += 1
         if dist.is_main:
             _log(out, record)
+            # Shown at the next update's refresh, which keeps to `mininterval` (a log file
+            # gets a line every 30 s, not one a step).
+            bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{record['lr']:.1e}", refresh=False)
             bar.update(1)
-            bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{record['lr']:.1e}")
         if eval_items and settings.eval_every and step % settings.eval_every == 0:
             metrics = evaluate_masks(model, eval_items, cache) | {"step": step}
             _log(out, {"eval": metrics})

@@ -11,10 +11,10 @@
   decoder through an LLM that need not train yet (no backward through it: ~2x faster steps).
 - `all`: every parameter (training a small model from scratch, as the demo recipe does).
 - `all-but-towers`: every parameter except both visual towers, their fusion and `mm_projector`,
-  which keep their random init (`miras demo-train --image-lessons`). Trained from scratch, the
-  towers collapse into one large constant token that the LLM ignores (benchmarks/image_use.py);
-  fixed random features keep the pixels within the LLM's reach, but halved the demo model's
-  mask quality (DemoRecipe).
+  which keep what they hold: their random init (`miras demo-train --image-lessons`) or their
+  dense pre-training (`--pretrain-towers`, miras.training.tower_pretraining). Trained from
+  scratch through the LLM, the towers collapse into one large constant token that the LLM
+  ignores (benchmarks/image_use.py).
 """
 
 from __future__ import annotations

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 
 from miras.evaluate import METRIC_KEYS
-from miras.training.demo_recipe import DemoRecipe, demo_train, with_image_lessons
+from miras.training.demo_recipe import (
+    DemoRecipe,
+    demo_train,
+    with_image_lessons,
+    with_pretrained_towers,
+)
 
 
 def toy_recipe() -> DemoRecipe:
@@ -45,7 +50,8 @@ def test_image_lessons_run_first_and_leave_the_towers_at_their_init(tmp_path):
     from miras.checkpoint import build
     from miras.commands.demo_train import recipe_from
 
-    args = argparse.Namespace(seed=0, image_lessons=True, stage1_steps=None, stage0_steps=None, stage2_steps=None)
+    args = argparse.Namespace(seed=0, image_lessons=True, pretrain_towers=False, stage1_steps=None,
+                              stage0_steps=None, stage2_steps=None)
     assert recipe_from(args).named_colour_steps > 0 and recipe_from(args).towers_policy == "all-but-towers"
     assert recipe_from(argparse.Namespace(**vars(args) | {"image_lessons": False})).solid_steps == 0
 
@@ -60,3 +66,27 @@ def test_image_lessons_run_first_and_leave_the_towers_at_their_init(tmp_path):
     assert kept and all(torch.equal(v, fresh[k]) for k, v in kept.items())
     assert not torch.equal(trained.state_dict()["sam.mask_decoder.iou_token.weight"],
                            fresh["sam.mask_decoder.iou_token.weight"])
+
+
+def test_pretrained_towers_come_first_and_can_stay_frozen_after(tmp_path):
+    import argparse
+
+    import torch
+    from safetensors.torch import load_file
+
+    import miras
+    from miras.checkpoint import build
+    from miras.commands.demo_train import recipe_from
+
+    args = argparse.Namespace(seed=0, image_lessons=False, pretrain_towers=True, stage1_steps=None,
+                              stage0_steps=None, stage2_steps=None)
+    assert recipe_from(args).tower_steps > 0 and recipe_from(args).stage1_policy == "all"
+
+    recipe = with_pretrained_towers(toy_recipe(), frozen=True)
+    recipe.tower_steps = recipe.tower_batch = 2
+    demo_train(tmp_path / "demo", tmp_path / "work", recipe, log=lambda _: None)
+    pretrained = load_file(str(tmp_path / "work" / "towers" / "towers.safetensors"))
+    model = miras.load(tmp_path / "demo")
+    trained, fresh = model.state_dict(), build(model.config, model.tokenizer, seed=recipe.seed).state_dict()
+    assert pretrained and all(torch.equal(trained[k], v.half()) for k, v in pretrained.items())
+    assert not all(torch.equal(fresh[k], v) for k, v in pretrained.items())

@@ -18,14 +18,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage2-steps", type=int, default=None)
     parser.add_argument("--image-lessons", action="store_true",
                         help="image-first lessons, towers kept at their random init (measured weaker; see DemoRecipe)")
+    parser.add_argument("--pretrain-towers", action="store_true",
+                        help="pre-train the visual towers on patch coverage first (they train on after)")
 
 
 def recipe_from(args: argparse.Namespace):
-    from miras.training.demo_recipe import DemoRecipe, with_image_lessons
+    from miras.training.demo_recipe import DemoRecipe, with_image_lessons, with_pretrained_towers
 
     recipe = DemoRecipe(seed=args.seed)
     if args.image_lessons:
         recipe = with_image_lessons(recipe)
+    if args.pretrain_towers:
+        recipe = with_pretrained_towers(recipe)
     if args.stage1_steps is not None:
         recipe.stage1_steps = args.stage1_steps
     if args.stage0_steps is not None:

@@ -84,11 +84,15 @@ class MirasModel(nn.Module):
     # --- images ------------------------------------------------------------------------------
     def encode_images(self, clip: torch.Tensor, aux: torch.Tensor, sam: torch.Tensor) -> ImageFeatures:
         """Pixel views (B, 3, S, S) of each tower -> visual tokens and SAM embeddings."""
-        clip_tokens = _run_frozen_aware(self.vision_tower, clip.to(self.device, self.dtype))
-        aux_map = _run_frozen_aware(self.vision_tower_aux, aux.to(self.device, self.dtype))
-        visual = self.mm_projector(self.fusion(clip_tokens, aux_map))
+        visual = self.visual_tokens(clip, aux)
         embedding = _run_frozen_aware(self.sam.image_encoder, sam.to(self.device, self.dtype))
         return ImageFeatures(visual_tokens=visual, sam_embedding=embedding)
+
+    def visual_tokens(self, clip: torch.Tensor, aux: torch.Tensor) -> torch.Tensor:
+        """CLIP and ConvNeXt views (B, 3, S, S) -> the (B, N, D_llm) tokens the LLM reads."""
+        clip_tokens = _run_frozen_aware(self.vision_tower, clip.to(self.device, self.dtype))
+        aux_map = _run_frozen_aware(self.vision_tower_aux, aux.to(self.device, self.dtype))
+        return self.mm_projector(self.fusion(clip_tokens, aux_map))
 
     # --- text --------------------------------------------------------------------------------
     def embed_tokens(self, ids: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """Training sources over a correction store, for `miras.training.loop.train`.
 
-A source has item(i), indices(step, batch_size, seed), signature() and len (see
+A source has item(i), key(i), indices(step, batch_size, seed), signature() and len (see
 miras/training/data.py). StoreSource serves curated samples; ReplaySource mixes a share of earlier
 data (a PRIST folder, e.g. what the base model was trained on) into every batch, so that
 fine-tuning on a few corrections does not make the model forget the rest.
@@ -66,12 +66,17 @@ class StoreSource:
         from miras.training.data import Item
 
         record = self.records[index % len(self.records)]
-        turns = training_turns(record.dialogue)
-        mask = self.store.load_array(record.sample_id, "correction") > 0
-        digest = hashlib.sha256(f"{record.image_id}|{json.dumps(turns)}|{mask.shape}".encode())
-        digest.update(np.packbits(mask).tobytes())
-        return Item(key=f"store-{digest.hexdigest()[:24]}", image=self.store.image(record.image_id),
+        turns, mask = self._turns_and_mask(record)
+        return Item(key=_content_key(record, turns, mask), image=self.store.image(record.image_id),
                     turns=turns, masks=[mask])
+
+    def key(self, index: int) -> str:
+        """item(index).key from the dialogue and mask alone: no image read."""
+        record = self.records[index % len(self.records)]
+        return _content_key(record, *self._turns_and_mask(record))
+
+    def _turns_and_mask(self, record):
+        return training_turns(record.dialogue), self.store.load_array(record.sample_id, "correction") > 0
 
     def indices(self, step: int, batch_size: int, seed: int) -> list[int]:
         start = step * batch_size
@@ -80,6 +85,12 @@ class StoreSource:
     def signature(self) -> str:
         # Keys are content hashes, so one folder serves every retrain (see module docstring).
         return KEY_SCHEME
+
+
+def _content_key(record, turns, mask: np.ndarray) -> str:
+    digest = hashlib.sha256(f"{record.image_id}|{json.dumps(turns)}|{mask.shape}".encode())
+    digest.update(np.packbits(mask).tobytes())
+    return f"store-{digest.hexdigest()[:24]}"
 
 
 class ReplaySource:
@@ -96,9 +107,17 @@ class ReplaySource:
         return len(self.primary) + len(self.replay)
 
     def item(self, index: int):
+        source, local = self._which(index)
+        return source.item(local)
+
+    def key(self, index: int) -> str:
+        source, local = self._which(index)
+        return source.key(local) if hasattr(source, "key") else source.item(local).key
+
+    def _which(self, index: int):
         if index < len(self.primary):
-            return self.primary.item(index)
-        return self.replay.item(index - len(self.primary))
+            return self.primary, index
+        return self.replay, index - len(self.primary)
 
     def indices(self, step: int, batch_size: int, seed: int) -> list[int]:
         # Slot p of the run is replay with probability `share`, decided by (seed, p) alone, so

@@ -185,3 +185,18 @@ def test_a_log_file_gets_a_progress_line_per_30_seconds_not_per_step(synth_data,
     # The bar opens and closes; six quick steps in between print nothing.
     assert 1 <= progress.count("stage 2:") <= 3, progress
     assert "6/6" in progress
+
+
+def test_cached_steps_make_each_item_once_and_then_read_no_pixels(synth_data, tmp_path):
+    class CountingSource(PristSource):
+        made = 0
+
+        def item(self, index):
+            CountingSource.made += 1
+            return super().item(index)
+
+    source = CountingSource(synth_data, stage=2)
+    steps = 3 * len(source)  # three epochs at batch 2: every item is met again and again
+    train(build("tiny", seed=0), source, _settings(max_steps=steps, batch_size=2, save_every=0), tmp_path / "run")
+    assert CountingSource.made == len(source)
+    assert source.key(5) == source.item(5).key

@@ -1,7 +1,9 @@
 """Where training items come from: a PRIST-layout folder, or synthetic scenes made on the fly.
 
 An item is one (image, dialogue, one mask per [SEG]). Which items form step s is a pure function
-of (seed, s), so a resumed run, or one split across processes, sees the same data.
+of (seed, s), so a resumed run, or one split across processes, sees the same data. A source whose
+items are costly to make may also offer key(i) == item(i).key: a stage-2 step on cached features
+then reads no pixels.
 """
 
 from __future__ import annotations
@@ -64,11 +66,15 @@ class PristSource:
     def __len__(self) -> int:
         return len(self.samples)
 
+    def key(self, index: int) -> str:
+        """item(index).key without reading the image (the feature cache asks for it each step)."""
+        sample = self.samples[index % len(self.samples)]
+        return f"{Path(sample.img_id).stem}-{index % len(self.samples)}-s{self.stage}"
+
     def item(self, index: int) -> Item:
         sample = self.samples[index % len(self.samples)]
-        key = f"{Path(sample.img_id).stem}-{index % len(self.samples)}-s{self.stage}"
         image = load_image(self.root, sample.img_id)
-        return item_from(sample, image, load_annotation(self.root, sample.img_id), self.stage, key)
+        return item_from(sample, image, load_annotation(self.root, sample.img_id), self.stage, self.key(index))
 
     def indices(self, step: int, batch_size: int, seed: int) -> list[int]:
         """The global indices of step `step`: walks seeded permutations, epoch after epoch."""
@@ -108,6 +114,9 @@ class SynthSource(EndlessSource):
         self.seed, self.stage, self.domain, self.size = seed, stage, domain, size
         self.obj_answer_share = obj_answer_share
 
+    def key(self, index: int) -> str:
+        return f"synth-{self.seed}-{index}"
+
     def item(self, index: int) -> Item:
         from miras.synth import generate_sample
 
@@ -116,7 +125,7 @@ class SynthSource(EndlessSource):
             rng, self.domain, self.size, obj_answer_share=self.obj_answer_share
         )
         sample = samples[int(rng.integers(len(samples)))]
-        item = item_from(sample, image, annotation, self.stage, f"synth-{self.seed}-{index}")
+        item = item_from(sample, image, annotation, self.stage, self.key(index))
         if item is None:  # synthetic dialogues always end in one [SEG]
             raise DataError(f"synthetic item {index} has no single [SEG]; miras.synth is broken")
         return item

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,11 +82,17 @@ class FeatureCache:
         self.misses = 0
 
     def get(self, item) -> CachedItem:
-        path = self.folder / f"{item.key}.safetensors"
+        return self.lookup(item.key, lambda: item)
+
+    def lookup(self, key: str, load: Callable[[], object]) -> CachedItem:
+        """The entry under `key`; `load()` gives the item (image, turns, masks) only on a miss,
+        so a step that hits the cache reads no pixels."""
+        path = self.folder / f"{key}.safetensors"
         if path.exists():
             self.hits += 1
             return _read(path)
         self.misses += 1
+        item = load()
         cached = compute_item(self.model, item.image, item.turns, item.masks)
         _write(path, cached)
         return cached

@@ -120,8 +120,11 @@ def _step(net, model, optimizer, params, source, settings, step, dist, cache) ->
     lr = settings.lr * lr_factor(step, settings)
     for group in optimizer.param_groups:
         group["lr"] = lr
-    items = [source.item(i) for i in dist.shard(source.indices(step, settings.batch_size, settings.seed))]
-    batch = _cached_batch(cache, items, dist.device) if cache else _batch(model, items)
+    indices = dist.shard(source.indices(step, settings.batch_size, settings.seed))
+    if cache:
+        batch = _cached_batch(cache, source, indices, dist.device)
+    else:
+        batch = _batch(model, [source.item(i) for i in indices])
     with _autocast(settings.bf16, dist.device):
         loss = net(batch)
     optimizer.zero_grad(set_to_none=True)
@@ -137,8 +140,10 @@ def _batch(model, items):
     return collate([make_example(model, it.image, it.turns, it.masks) for it in items])
 
 
-def _cached_batch(cache: FeatureCache, items, device) -> CachedBatch:
-    return CachedBatch([_to(cache.get(item), device) for item in items])
+def _cached_batch(cache: FeatureCache, source, indices: list[int], device) -> CachedBatch:
+    """The step's entries by key: items (pixels) are made only for entries not cached yet."""
+    key = getattr(source, "key", None) or (lambda i: source.item(i).key)
+    return CachedBatch([_to(cache.lookup(key(i), lambda i=i: source.item(i)), device) for i in indices])
 
 
 def _to(item: CachedItem, device) -> CachedItem:

@@ -38,6 +38,19 @@ def test_store_items_are_keyed_by_content(store):
     assert item.masks[0].dtype == bool and item.turns[-1] == ("gpt", "Sure, [SEG].")
 
 
+def test_keys_are_known_without_reading_the_image(store, tmp_path):
+    from miras.synth import generate
+    from miras.training.data import PristSource
+
+    add_easy(store, [1, 2, 3])
+    source = ReplaySource(StoreSource(store, store.samples(status="curated")),
+                          PristSource(generate(tmp_path / "replay", 2, seed=1, size=48)), share=0.5)
+    for i in range(len(source)):
+        assert source.key(i) == source.item(i).key
+    store.image = lambda image_id: pytest.fail("key() read an image")
+    assert len({source.key(i) for i in range(len(source))}) == len(source)
+
+
 class Counting:
     def __init__(self, n):
         self.n = n

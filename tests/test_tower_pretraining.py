@@ -84,3 +84,20 @@ def test_a_finished_pretraining_is_loaded_back_instead_of_rerun(trained):
     ours, theirs = model.state_dict(), fresh.state_dict()
     assert all(torch.equal(theirs[k], v) for k, v in ours.items() if k.startswith(TOWER_PREFIXES))
     assert not torch.equal(theirs["llm.lm_head.weight"], ours["llm.lm_head.weight"])  # only towers load
+
+
+def test_a_stopped_pretraining_leaves_nothing_that_looks_finished(tmp_path):
+    from miras.checkpoint import build
+
+    settings = TowerSettings(steps=5, batch_size=2, size=64, eval_scenes=2, bf16=False)
+    pretrain_towers(build("tiny", seed=0), tmp_path / "towers", settings, should_stop=lambda: True)
+    assert not (tmp_path / "towers" / "towers.safetensors").exists()
+
+
+def test_towers_of_another_size_are_refused_with_what_to_do(trained):
+    from miras.checkpoint import build
+    from miras.errors import CheckpointError
+
+    *_, settings, folder = trained
+    with pytest.raises(CheckpointError, match="delete its folder"):
+        pretrain_towers(build("demo", seed=0), folder, settings)

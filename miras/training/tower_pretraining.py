@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from miras.errors import CheckpointError
 from miras.preprocess import aux_and_clip_views
 from miras.synth.domain import get_domain
 from miras.synth.scene import Scene, make_scene
@@ -112,7 +113,8 @@ def pretrain_towers(
     """Train the towers, fusion and mm_projector on patch coverage; writes `out/towers.safetensors`.
 
     If `out` already holds them, they are loaded into `model` and nothing trains. Returns the
-    held-out figures (`bce`, and `f1` of "the patch holds it" at PRESENT).
+    held-out figures (`bce`, and `f1` of "the patch holds it" at PRESENT). A run stopped by
+    `should_stop` writes nothing, so the next call starts again.
     """
     out = Path(out)
     if (out / WEIGHTS_FILE).exists():
@@ -129,8 +131,10 @@ def pretrain_towers(
     torch.manual_seed(settings.seed)
     bar = tqdm(total=settings.steps, desc="towers", file=sys.stderr, dynamic_ncols=True,
                mininterval=0.5 if sys.stderr.isatty() else 30)
+    stopped = False
     for step in range(settings.steps):
         if should_stop is not None and should_stop():
+            stopped = True
             break
         for group in optimizer.param_groups:
             group["lr"] = settings.lr * _lr_factor(step, settings)
@@ -147,6 +151,8 @@ def pretrain_towers(
             on_progress(step + 1, settings.steps, loss.item())
     bar.close()
     metrics = evaluate_probe(model, probe, held_out, settings.eval_scenes) | {"settings": asdict(settings)}
+    if stopped:
+        return metrics
     out.mkdir(parents=True, exist_ok=True)
     _save_towers(model, out / WEIGHTS_FILE)
     (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
@@ -189,7 +195,9 @@ def _load_towers(model, path: Path) -> None:
     from safetensors.torch import load_file
 
     saved = load_file(str(path), device=str(model.device))
-    missing = set(_tower_state(model)) ^ set(saved)
-    if missing:
-        raise ValueError(f"{path} does not hold this model's towers (differs in {sorted(missing)[:3]} ...)")
+    shapes = {key: tuple(value.shape) for key, value in _tower_state(model).items()}
+    differing = sorted(set(shapes.items()) ^ {(key, tuple(value.shape)) for key, value in saved.items()})
+    if differing:
+        raise CheckpointError(f"{path} holds other towers than this model's (e.g. {differing[0][0]}); "
+                              "delete its folder to pre-train them again")
     model.load_state_dict(saved, strict=False)

@@ -65,3 +65,24 @@ def test_the_lessons_can_be_measured_instead_of_dialogues(tiny_model, tmp_path):
     args.items = "named-colour"
     _, named = heldout.model_and_dialogues(args)
     assert all(item.turns[0][1].startswith("Please segment the ") for item in named)
+
+
+def test_the_own_image_mask_figure_is_the_training_loops_teacher_forced_ciou(tiny_model, items):
+    from miras.training.loop import evaluate_masks
+
+    model = tiny_model.eval()
+    figures = image_use.seg_figures(model, items)
+    assert figures["seg_ciou_own_image"] == pytest.approx(evaluate_masks(model, items)["ciou"], rel=1e-6)
+
+
+def test_another_image_reaches_only_the_llm_never_sam(tiny_model, items):
+    model = tiny_model.eval()
+    with torch.no_grad():  # the LLM now sees one constant, whatever the image
+        model.mm_projector[-1].weight.zero_()
+    own, _ = image_use.seg_masks(model, items[0], items[0].image)
+    other, _ = image_use.seg_masks(model, items[0], items[1].image)
+    assert torch.equal(own, other)  # SAM segmented the item's own image both times
+    from dataclasses import replace
+
+    swapped = replace(items[0], image=items[1].image)  # what SAM sees does change the masks
+    assert not torch.equal(image_use.seg_masks(model, swapped, swapped.image)[0], own)

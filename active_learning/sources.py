@@ -111,8 +111,9 @@ class ReplaySource:
         return source.item(local)
 
     def key(self, index: int) -> str:
-        source, local = self._which(index)
-        return source.key(local) if hasattr(source, "key") else source.item(local).key
+        from miras.training.data import item_key
+
+        return item_key(*self._which(index))
 
     def _which(self, index: int):
         if index < len(self.primary):

@@ -97,6 +97,11 @@ class PristSource:
         return digest.hexdigest()[:16]
 
 
+def item_key(source, index: int) -> str:
+    """The cache key of a source's item `index`, without making the item where the source can."""
+    return source.key(index) if hasattr(source, "key") else source.item(index).key
+
+
 class EndlessSource:
     """A source whose item i is made from (seed, i) on demand: step s reads items
     s*batch ... (s+1)*batch - 1, never repeating."""

@@ -16,6 +16,7 @@ from miras.batch import collate, make_example
 from miras.checkpoint import save_pretrained
 from miras.metrics import MaskMeter
 from miras.trainable import apply_policy, merge_lora
+from miras.training.data import item_key
 from miras.training.distributed import Distributed
 from miras.training.feature_cache import CachedBatch, CachedItem, FeatureCache, compute_item
 from miras.training.schedule import lr_factor
@@ -61,6 +62,12 @@ def train(
     return metrics
 
 
+def progress_bar(total: int, desc: str, *, initial: int = 0, disable: bool = False) -> tqdm:
+    """A bar on stderr: live on a terminal, a line every 30 s in a log file."""
+    return tqdm(total=total, initial=initial, desc=desc, file=sys.stderr, disable=disable, dynamic_ncols=True,
+                mininterval=0.5 if sys.stderr.isatty() else 30)
+
+
 def make_optimizer(params: list[torch.nn.Parameter], settings: TrainSettings) -> torch.optim.Optimizer:
     """AdamW, fused into one kernel per step where torch has one for these parameters' device
     (CPU and CUDA): a stage-2 step on cached features is small enough for the per-parameter
@@ -86,16 +93,13 @@ def _train(model, source, settings, out, eval_source, cache_dir, device, on_prog
     net = dist.wrap(model)
     eval_items = _eval_items(eval_source, settings.eval_samples) if dist.is_main else []
     metrics: dict = {}
-    bar = tqdm(total=settings.max_steps, initial=step, desc=f"stage {settings.stage}", file=sys.stderr,
-               disable=not dist.is_main, dynamic_ncols=True,
-               mininterval=0.5 if sys.stderr.isatty() else 30)  # a log file gets a line every 30 s
+    bar = progress_bar(settings.max_steps, f"stage {settings.stage}", initial=step, disable=not dist.is_main)
     while step < settings.max_steps and not (should_stop and should_stop()):
         record = _step(net, model, optimizer, params, source, settings, step, dist, cache)
         step += 1
         if dist.is_main:
             _log(out, record)
-            # Shown at the next update's refresh, which keeps to `mininterval` (a log file
-            # gets a line every 30 s, not one a step).
+            # Shown at the next update's refresh, which keeps to the bar's interval.
             bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{record['lr']:.1e}", refresh=False)
             bar.update(1)
         if eval_items and settings.eval_every and step % settings.eval_every == 0:
@@ -142,8 +146,7 @@ def _batch(model, items):
 
 def _cached_batch(cache: FeatureCache, source, indices: list[int], device) -> CachedBatch:
     """The step's entries by key: items (pixels) are made only for entries not cached yet."""
-    key = getattr(source, "key", None) or (lambda i: source.item(i).key)
-    return CachedBatch([_to(cache.lookup(key(i), lambda i=i: source.item(i)), device) for i in indices])
+    return CachedBatch([_to(cache.lookup(item_key(source, i), lambda i=i: source.item(i)), device) for i in indices])
 
 
 def _to(item: CachedItem, device) -> CachedItem:

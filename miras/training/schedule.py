@@ -9,11 +9,14 @@ from miras.training.settings import TrainSettings
 
 def lr_factor(step: int, settings: TrainSettings) -> float:
     """Multiplier of the base learning rate at optimiser step `step` (0-based)."""
-    if settings.warmup_steps and step < settings.warmup_steps:
-        return (step + 1) / settings.warmup_steps
-    span = max(1, settings.max_steps - settings.warmup_steps)
-    progress = min(1.0, (step - settings.warmup_steps) / span)
-    floor = settings.min_lr_ratio
-    if settings.schedule == "linear":
+    return warmup_decay(step, settings.warmup_steps, settings.max_steps, settings.min_lr_ratio, settings.schedule)
+
+
+def warmup_decay(step: int, warmup: int, total: int, floor: float = 0.0, schedule: str = "cosine") -> float:
+    """Linear warm-up over `warmup` steps, then cosine or linear decay to `floor` at `total`."""
+    if warmup and step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    if schedule == "linear":
         return floor + (1 - floor) * (1 - progress)
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))

@@ -15,7 +15,6 @@ A few minutes of work: a killed run starts again from scratch; a finished one is
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +23,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from miras.errors import CheckpointError
 from miras.preprocess import aux_and_clip_views
@@ -32,6 +30,8 @@ from miras.synth.domain import get_domain
 from miras.synth.scene import Scene, make_scene
 from miras.synth.shapes import KINDS
 from miras.trainable import TOWERS
+from miras.training.loop import progress_bar
+from miras.training.schedule import warmup_decay
 
 WEIGHTS_FILE = "towers.safetensors"
 METRICS_FILE = "metrics.json"
@@ -129,15 +129,14 @@ def pretrain_towers(
     params = [p for module in [*towers, probe] for p in module.parameters()]
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=0.0)
     torch.manual_seed(settings.seed)
-    bar = tqdm(total=settings.steps, desc="towers", file=sys.stderr, dynamic_ncols=True,
-               mininterval=0.5 if sys.stderr.isatty() else 30)
+    bar = progress_bar(settings.steps, "towers")
     stopped = False
     for step in range(settings.steps):
         if should_stop is not None and should_stop():
             stopped = True
             break
         for group in optimizer.param_groups:
-            group["lr"] = settings.lr * _lr_factor(step, settings)
+            group["lr"] = settings.lr * warmup_decay(step, settings.warmup_steps, settings.steps)
         clip, aux, target = source.batch(step * settings.batch_size, settings.batch_size)
         with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=settings.bf16):
             logits = probe(model.visual_tokens(clip, aux))
@@ -169,14 +168,6 @@ def evaluate_probe(model, probe: nn.Module, source: CoverageSource, scenes: int)
     hits = (predicted & present).sum().item()
     f1 = 2 * hits / max(1, predicted.sum().item() + present.sum().item())
     return {"bce": F.binary_cross_entropy_with_logits(logits, target).item(), "f1": f1}
-
-
-def _lr_factor(step: int, settings: TowerSettings) -> float:
-    """Linear warm-up, then cosine to zero."""
-    if step < settings.warmup_steps:
-        return (step + 1) / settings.warmup_steps
-    progress = (step - settings.warmup_steps) / max(1, settings.steps - settings.warmup_steps)
-    return 0.5 * (1 + np.cos(np.pi * progress))
 
 
 def _tower_state(model) -> dict[str, torch.Tensor]:

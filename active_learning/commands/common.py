@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -47,13 +46,9 @@ def emit(args: argparse.Namespace, result: dict[str, Any],
 
 
 def progress_bar(desc: str, unit: str = "it"):
-    """A tqdm bar on stderr and an on_progress(done, total) callback that drives it."""
-    from tqdm import tqdm
+    """A bar on stderr (miras.progress) and an on_progress(done, total) callback that drives it."""
+    from miras.progress import advancer
+    from miras.progress import progress_bar as bar_on_stderr
 
-    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, disable=None, dynamic_ncols=True)
-
-    def advance(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    return bar, advance
+    bar = bar_on_stderr(desc=desc, unit=unit)
+    return bar, advancer(bar)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 HELP = "evaluate a model on a PRIST-layout data set"
 
@@ -19,19 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     import miras
     from miras.evaluate import evaluate
+    from miras.progress import advancer, progress_bar
 
     model = miras.load(args.model, device=args.device)
-    with tqdm(desc="dialogues", unit="dlg", file=sys.stderr, disable=None) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        scores = evaluate(model, args.data, limit=args.limit, text=not args.no_text, on_progress=progress)
+    with progress_bar(desc="dialogues", unit="dlg") as bar:
+        scores = evaluate(model, args.data, limit=args.limit, text=not args.no_text, on_progress=advancer(bar))
     if args.json:
         print(json.dumps(scores))
     else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -36,16 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the data set with a progress bar on stderr; print a summary (JSON with --json)."""
-    from tqdm import tqdm
-
+    from miras.progress import advancer, progress_bar
     from miras.synth.dataset import generate  # here, so that `miras --help` stays fast
 
     start = time.perf_counter()
-    with tqdm(total=args.n, unit="img", desc="synth", file=sys.stderr) as bar:
-
-        def advance(done: int, total: int) -> None:
-            bar.update(done - bar.n)
-
+    with progress_bar(args.n, "synth", "img") as bar:
         out = generate(
             args.out,
             n=args.n,
@@ -53,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             domain=args.domain,
             size=args.size,
             obj_answer_share=args.obj_answer_share,
-            on_progress=advance,
+            on_progress=advancer(bar),
         )
     seconds = time.perf_counter() - start
     summary = {

@@ -5,16 +5,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from miras.batch import collate, make_example
 from miras.checkpoint import save_pretrained
 from miras.metrics import MaskMeter
+from miras.progress import progress_bar
 from miras.trainable import apply_policy, merge_lora
 from miras.training.data import item_key
 from miras.training.distributed import Distributed
@@ -60,12 +59,6 @@ def train(
     dist.barrier()
     dist.close()
     return metrics
-
-
-def progress_bar(total: int, desc: str, *, initial: int = 0, disable: bool = False) -> tqdm:
-    """A bar on stderr: live on a terminal, a line every 30 s in a log file."""
-    return tqdm(total=total, initial=initial, desc=desc, file=sys.stderr, disable=disable, dynamic_ncols=True,
-                mininterval=0.5 if sys.stderr.isatty() else 30)
 
 
 def make_optimizer(params: list[torch.nn.Parameter], settings: TrainSettings) -> torch.optim.Optimizer:

@@ -26,11 +26,11 @@ from torch import nn
 
 from miras.errors import CheckpointError
 from miras.preprocess import aux_and_clip_views
+from miras.progress import progress_bar
 from miras.synth.domain import get_domain
 from miras.synth.scene import Scene, make_scene
 from miras.synth.shapes import KINDS
 from miras.trainable import TOWERS
-from miras.training.loop import progress_bar
 from miras.training.schedule import warmup_decay
 
 WEIGHTS_FILE = "towers.safetensors"

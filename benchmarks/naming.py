@@ -4,15 +4,24 @@ Given a held-out synthetic dialogue whose answer is `[OBJ]{name}[SEG]` (teacher-
 ground-truth turns are the input), count the dialogues where the argmax of the LLM's logits
 reproduces the whole `{name}[SEG]` span. Once with each dialogue's own image and once with the
 next dialogue's image: a name that comes as often from a wrong image is read from the text.
-Split by single requests and multi-turn dialogues; prints one JSON object.
+Split by single requests and multi-turn dialogues.
+
+Then the same dialogues played turn by turn, as `miras eval` plays them (the human turns sent in
+order, the model's own answers kept as history): how often the last reply names the target, and
+the mean mask IoU when it does and when it does not. The turn-by-turn cIoU is roughly the first
+times the second, so this says which of the two holds it back. Prints one JSON object.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 
+import numpy as np
 import torch
+
+OBJ_PHRASE = re.compile(r"\[OBJ\](.*?)\[SEG\]")
 
 
 def names_exactly(predicted: torch.Tensor, ids: torch.Tensor, obj_id: int, seg_id: int) -> bool:
@@ -35,6 +44,34 @@ def named(model, item, image) -> bool:
     return names_exactly(predicted, spliced.ids[0], model.token_ids.obj, model.token_ids.seg)
 
 
+def names_target(reply: str, phrase: str) -> bool:
+    """Does a reply, as the user reads it (special tokens dropped), name `phrase` itself: not a
+    part of it ("the red house door" does not name "the red house")?"""
+    return re.search(re.escape(phrase.strip().lower()) + r"(?=\s*[.,!?;]|\s*$)", reply.lower()) is not None
+
+
+def played(model, item) -> tuple[bool, float]:
+    """Play the item's human turns; (does the last reply name the target, IoU of its masks)."""
+    chat = model.chat(item.image)
+    replies = [chat.send(text) for role, text in item.turns if role == "human"]
+    target = item.masks[-1] > 0
+    prediction = np.zeros_like(target)
+    for mask in replies[-1].masks:
+        prediction |= mask
+    union = (prediction | target).sum()
+    phrase = OBJ_PHRASE.search(item.turns[-1][1]).group(1)
+    return names_target(replies[-1].text, phrase), float((prediction & target).sum() / union) if union else 1.0
+
+
+def turn_by_turn(model, items) -> dict:
+    results = [played(model, item) for item in items]
+    hits = [iou for named_it, iou in results if named_it]
+    misses = [iou for named_it, iou in results if not named_it]
+    return {"turn_by_turn_named": len(hits), "turn_by_turn_total": len(results),
+            "turn_by_turn_iou_named": float(np.mean(hits)) if hits else None,
+            "turn_by_turn_iou_not_named": float(np.mean(misses)) if misses else None}
+
+
 def main(argv: list[str] | None = None) -> int:
     import heldout  # benchmarks/ is on the path when this file runs as a script
 
@@ -48,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         counts["wrong_image"][0] += named(model, item, items[(k + 1) % len(items)].image)
         counts["wrong_image"][1] += 1
     result = {"model": args.model} | {f"{key}_named": hit for key, (hit, _) in counts.items()} | {
-        f"{key}_total": total for key, (_, total) in counts.items()}
+        f"{key}_total": total for key, (_, total) in counts.items()} | turn_by_turn(model, items)
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
 

@@ -61,3 +61,38 @@ def test_a_model_is_judged_at_the_positions_it_saw(tiny_model, monkeypatch):
     assert naming.named(model, item, item.image)
     monkeypatch.setattr(model.llm, "get_output_embeddings", head_predicting(2))
     assert not naming.named(model, item, item.image)
+
+
+def test_a_reply_names_the_target_only_as_a_whole():
+    assert naming.names_target("Sure, it is the red house.", "the red house")
+    assert naming.names_target("It is The Red House", "the red house")
+    assert not naming.names_target("Sure, it is the red house door.", "the red house")  # a part of it
+    assert not naming.names_target("Sure, it is the blue house.", "the red house")
+
+
+def test_turn_by_turn_counts_the_replies_that_name_the_target_and_their_mask_iou():
+    from types import SimpleNamespace
+
+    from miras.training.data import SynthSource
+
+    source = SynthSource(3, stage=0, size=64, obj_answer_share=1.0)
+    items = [source.item(0), source.item(1)]
+    sent = []
+
+    class Chat:
+        def __init__(self, item):
+            self.item = item
+
+        def send(self, text):
+            sent.append(text)
+            target = self.item.masks[-1] > 0
+            if self.item is items[0]:  # names its target and masks it exactly
+                phrase = naming.OBJ_PHRASE.search(self.item.turns[-1][1]).group(1)
+                return SimpleNamespace(text=f"It is {phrase}.", masks=[target])
+            return SimpleNamespace(text="It is the nothing.", masks=[~target])
+
+    model = SimpleNamespace(chat=lambda image: Chat(next(i for i in items if i.image is image)))
+    figures = naming.turn_by_turn(model, items)
+    assert figures["turn_by_turn_named"] == 1 and figures["turn_by_turn_total"] == 2
+    assert figures["turn_by_turn_iou_named"] == 1.0 and figures["turn_by_turn_iou_not_named"] == 0.0
+    assert sent == [text for item in items for role, text in item.turns if role == "human"]

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from miras.batch import views_for
 from miras.conversation import GPT, HUMAN, user_ids
 from miras.errors import ContextLengthError, MirasError, OutOfMemoryError, TextError
+from miras.modeling.attention import variable_length_attention
 
 
 def _cache_argument() -> str:
@@ -30,11 +30,6 @@ def _cache_argument() -> str:
 
 
 _CACHE_ARG = _cache_argument()
-
-# cuDNN attention builds a new graph for every new sequence length, ~33 ms each on an H100, and a
-# decode step is always a new length: 94% of a turn went there (benchmarks/full_size.py, issue 3).
-# The other kernels need no per-shape set-up.
-_DECODE_ATTENTION = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
 
 
 class Cancelled(MirasError):
@@ -186,7 +181,7 @@ class Chat:
     def _step(self, embeds: torch.Tensor) -> torch.Tensor:
         """Run new positions through the LLM with the KV cache; (T, D) last-layer states."""
         try:
-            with sdpa_kernel(_DECODE_ATTENTION):
+            with variable_length_attention():
                 out = self.model.llm.get_decoder()(
                     inputs_embeds=embeds[None], use_cache=True, **{_CACHE_ARG: self._cache}
                 )

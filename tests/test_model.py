@@ -45,6 +45,20 @@ def test_shapes_through_the_whole_forward(tiny_model, rgb_image, box_mask):
         assert torch.isfinite(value)
 
 
+def test_a_training_forward_and_backward_never_use_cudnn_attention(tiny_model, rgb_image, box_mask):
+    # Batches are padded to their longest dialogue, so the length changes from batch to batch, and
+    # cuDNN attention sets up a graph for every new length (~33 ms each on an H100).
+    enabled: list[bool] = []
+    decoder = tiny_model.llm.get_decoder()
+    hook = decoder.register_forward_pre_hook(lambda *_: enabled.append(torch.backends.cuda.cudnn_sdp_enabled()))
+    try:
+        tiny_model(_batch(tiny_model, rgb_image, box_mask)).loss.backward()
+    finally:
+        hook.remove()
+    assert enabled == [False]
+    assert torch.backends.cuda.cudnn_sdp_enabled()  # restored for everything else
+
+
 def test_loss_falls_when_overfitting_one_sample(tiny_model, rgb_image, box_mask):
     losses = overfit(tiny_model, _batch(tiny_model, rgb_image, box_mask), steps=25, lr=3e-3)
     assert np.isfinite(losses).all()

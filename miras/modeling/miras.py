@@ -12,6 +12,7 @@ from torch import nn
 from miras.config import MirasConfig
 from miras.conversation import IGNORE_INDEX
 from miras.errors import ContextLengthError, DataError
+from miras.modeling.attention import variable_length_attention
 from miras.modeling.fusion import PatchInfoMining
 from miras.modeling.heads import SemanticRegionAlignment, build_projector, build_seg_head
 from miras.modeling.losses import MaskLoss, mask_losses
@@ -150,7 +151,8 @@ class MirasModel(nn.Module):
 
     def hidden_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Last decoder layer after the final norm, (B, T, D) (what LISA/MIRAS read [SEG] from)."""
-        return self.llm.get_decoder()(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+        with variable_length_attention():
+            return self.llm.get_decoder()(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
 
     # --- [SEG] -> masks ----------------------------------------------------------------------
     def seg_prompts(self, hidden: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,9 @@ lessons first make it look:
   1. `SolidColourSource`: a picture of one colour, "What colour is the picture?";
   2. `NamedColourSource`: "Please segment the {kind}." for a kind that occurs once in a synthetic
      scene, answered with its colour, which only the image holds.
+A third, `CaptionSource`, asks for every object of a scene ("Which things are visible here?"), as
+LLaVA's captions align a projector: with pre-trained towers kept frozen, it is the first lesson
+measured to carry into the dialogues (README, session 7).
 Both are endless train-loop sources (`item`, `indices`, `signature`), deterministic per (seed, index).
 `miras demo-train --image-lessons` runs them; the bundled recipe does not (DemoRecipe says why).
 """
@@ -16,6 +19,7 @@ import numpy as np
 
 from miras.synth.domain import get_domain
 from miras.synth.scene import make_scene
+from miras.synth.wording import overview
 from miras.training.data import EndlessSource, Item
 
 MIN_AREA_128 = 60  # pixels at 128 px: smaller objects are a few blurred dots
@@ -70,3 +74,21 @@ class NamedColourSource(EndlessSource):
 
     def signature(self) -> str:
         return f"named-colour-{self.seed}-{self.domain}-{self.size}"
+
+
+class CaptionSource(EndlessSource):
+    """A synthetic scene and the dialogues' overview question, answered with every object in it
+    (kind, colour, texture, maybe size); no mask is asked for."""
+
+    def __init__(self, seed: int = 0, domain: str = "base", size: int = 128) -> None:
+        self.seed, self.domain, self.size = seed, domain, size
+
+    def item(self, index: int) -> Item:
+        rng = np.random.default_rng([self.seed, 55, index])
+        scene = make_scene(rng, get_domain(self.domain), self.size)
+        question, answer = overview(rng, scene.objects)
+        return Item(key=f"caption-{self.seed}-{index}", image=scene.image,
+                    turns=[("human", question), ("gpt", answer)], masks=[])
+
+    def signature(self) -> str:
+        return f"caption-{self.seed}-{self.domain}-{self.size}"

@@ -8,6 +8,7 @@ from miras.evaluate import METRIC_KEYS
 from miras.training.demo_recipe import (
     DemoRecipe,
     demo_train,
+    with_captions,
     with_image_lessons,
     with_pretrained_towers,
 )
@@ -50,7 +51,7 @@ def test_image_lessons_run_first_and_leave_the_towers_at_their_init(tmp_path):
     from miras.checkpoint import build
     from miras.commands.demo_train import recipe_from
 
-    args = argparse.Namespace(seed=0, image_lessons=True, pretrain_towers=False, stage1_steps=None,
+    args = argparse.Namespace(seed=0, image_lessons=True, pretrain_towers=False, captions=False, stage1_steps=None,
                               stage0_steps=None, stage2_steps=None)
     assert recipe_from(args).named_colour_steps > 0 and recipe_from(args).towers_policy == "all-but-towers"
     assert recipe_from(argparse.Namespace(**vars(args) | {"image_lessons": False})).solid_steps == 0
@@ -78,7 +79,7 @@ def test_pretrained_towers_come_first_and_can_stay_frozen_after(tmp_path):
     from miras.checkpoint import build
     from miras.commands.demo_train import recipe_from
 
-    args = argparse.Namespace(seed=0, image_lessons=False, pretrain_towers=True, stage1_steps=None,
+    args = argparse.Namespace(seed=0, image_lessons=False, pretrain_towers=True, captions=False, stage1_steps=None,
                               stage0_steps=None, stage2_steps=None)
     assert recipe_from(args).tower_steps > 0 and recipe_from(args).stage1_policy == "all"
 
@@ -90,3 +91,30 @@ def test_pretrained_towers_come_first_and_can_stay_frozen_after(tmp_path):
     trained, fresh = model.state_dict(), build(model.config, model.tokenizer, seed=recipe.seed).state_dict()
     assert pretrained and all(torch.equal(trained[k], v.half()) for k, v in pretrained.items())
     assert not all(torch.equal(fresh[k], v) for k, v in pretrained.items())
+
+
+def test_captions_come_after_stage_0_with_pretrained_towers_kept_frozen(tmp_path):
+    import argparse
+
+    import torch
+    from safetensors.torch import load_file
+
+    import miras
+    from miras.commands.demo_train import recipe_from
+
+    args = argparse.Namespace(seed=0, image_lessons=False, pretrain_towers=False, captions=True, stage1_steps=None,
+                              stage0_steps=None, stage2_steps=None)
+    assert recipe_from(args).caption_steps > 0 and recipe_from(args).tower_steps > 0
+    assert recipe_from(args).towers_policy == recipe_from(args).stage1_policy == "all-but-towers"
+    assert DemoRecipe().caption_steps == 0  # the bundled recipe is unchanged
+
+    recipe = with_captions(toy_recipe())
+    recipe.tower_steps = recipe.tower_batch = recipe.caption_steps = recipe.refresh_steps = recipe.lesson_batch = 2
+    work = tmp_path / "work"
+    demo_train(tmp_path / "demo", work, recipe, log=lambda _: None)
+    finished = [(work / run / "train-log.jsonl").stat().st_mtime_ns
+                for run in ("stage0", "lesson-caption", "stage0-refresh", "stage2")]
+    assert finished == sorted(finished)
+    pretrained = load_file(str(work / "towers" / "towers.safetensors"))
+    trained = miras.load(tmp_path / "demo").state_dict()
+    assert all(torch.equal(trained[k], v.half()) for k, v in pretrained.items())

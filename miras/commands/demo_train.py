@@ -20,16 +20,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="image-first lessons, towers kept at their random init (measured weaker; see DemoRecipe)")
     parser.add_argument("--pretrain-towers", action="store_true",
                         help="pre-train the visual towers on patch coverage first (they train on after)")
+    parser.add_argument("--captions", action="store_true",
+                        help="pre-trained towers kept frozen, and a caption lesson after stage 0 (session-7 probes)")
 
 
 def recipe_from(args: argparse.Namespace):
-    from miras.training.demo_recipe import DemoRecipe, with_image_lessons, with_pretrained_towers
+    from miras.training.demo_recipe import (
+        DemoRecipe,
+        with_captions,
+        with_image_lessons,
+        with_pretrained_towers,
+    )
 
     recipe = DemoRecipe(seed=args.seed)
     if args.image_lessons:
         recipe = with_image_lessons(recipe)
     if args.pretrain_towers:
         recipe = with_pretrained_towers(recipe)
+    if args.captions:
+        recipe = with_captions(recipe)
     if args.stage1_steps is not None:
         recipe.stage1_steps = args.stage1_steps
     if args.stage0_steps is not None:

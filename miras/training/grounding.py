@@ -9,8 +9,9 @@ lessons first make it look:
 A third, `CaptionSource`, asks for every object of a scene ("Which things are visible here?"), as
 LLaVA's captions align a projector: with pre-trained towers kept frozen, it is the first lesson
 measured to carry into the dialogues (README, session 7).
-Both are endless train-loop sources (`item`, `indices`, `signature`), deterministic per (seed, index).
-`miras demo-train --image-lessons` runs them; the bundled recipe does not (DemoRecipe says why).
+All three are endless train-loop sources (`item`, `indices`, `signature`), deterministic per
+(seed, index). `miras demo-train --image-lessons` runs the first two and `--captions` the third;
+the bundled recipe runs none (DemoRecipe says why).
 """
 
 from __future__ import annotations

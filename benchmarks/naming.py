@@ -18,7 +18,6 @@ import json
 import re
 import sys
 
-import numpy as np
 import torch
 
 OBJ_PHRASE = re.compile(r"\[OBJ\](.*?)\[SEG\]")
@@ -50,26 +49,21 @@ def names_target(reply: str, phrase: str) -> bool:
     return re.search(re.escape(phrase.strip().lower()) + r"(?=\s*[.,!?;]|\s*$)", reply.lower()) is not None
 
 
-def played(model, item) -> tuple[bool, float]:
-    """Play the item's human turns; (does the last reply name the target, IoU of its masks)."""
-    chat = model.chat(item.image)
-    replies = [chat.send(text) for role, text in item.turns if role == "human"]
-    target = item.masks[-1] > 0
-    prediction = np.zeros_like(target)
-    for mask in replies[-1].masks:
-        prediction |= mask
-    union = (prediction | target).sum()
-    phrase = OBJ_PHRASE.search(item.turns[-1][1]).group(1)
-    return names_target(replies[-1].text, phrase), float((prediction & target).sum() / union) if union else 1.0
-
-
 def turn_by_turn(model, items) -> dict:
-    results = [played(model, item) for item in items]
-    hits = [iou for named_it, iou in results if named_it]
-    misses = [iou for named_it, iou in results if not named_it]
-    return {"turn_by_turn_named": len(hits), "turn_by_turn_total": len(results),
-            "turn_by_turn_iou_named": float(np.mean(hits)) if hits else None,
-            "turn_by_turn_iou_not_named": float(np.mean(misses)) if misses else None}
+    """Play each item's human turns as `miras eval` does; the mask IoUs are split by whether the
+    last reply names the target."""
+    from miras.evaluate import play_turns
+    from miras.metrics import MaskMeter
+
+    meters = {True: MaskMeter(), False: MaskMeter()}
+    for item in items:
+        prediction, replies = play_turns(model.chat(item.image), [text for role, text in item.turns if role == "human"])
+        phrase = OBJ_PHRASE.search(item.turns[-1][1]).group(1)
+        meters[names_target(replies[-1], phrase)].update(prediction, item.masks[-1] > 0)
+    named_it, not_named = meters[True], meters[False]
+    return {"turn_by_turn_named": named_it.n, "turn_by_turn_total": named_it.n + not_named.n,
+            "turn_by_turn_iou_named": named_it.compute()["giou"] if named_it.n else None,
+            "turn_by_turn_iou_not_named": not_named.compute()["giou"] if not_named.n else None}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,12 @@ METRIC_KEYS = ("ciou", "giou", "precision", "recall", "f1", "bleu4", "rouge_l", 
 
 def play_dialogue(chat, sample: PristSample) -> tuple[np.ndarray, list[str]]:
     """Send the sample's human turns; the union of the last reply's masks and every reply."""
-    replies = [chat.send(turn.text) for turn in sample.dialogue if turn.role == "human"]
+    return play_turns(chat, [turn.text for turn in sample.dialogue if turn.role == "human"])
+
+
+def play_turns(chat, texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Send `texts` in order; the union of the last reply's masks and every reply."""
+    replies = [chat.send(text) for text in texts]
     height, width = chat.image_size
     prediction = np.zeros((height, width), bool)
     for mask in replies[-1].masks:

@@ -82,6 +82,7 @@ def test_turn_by_turn_counts_the_replies_that_name_the_target_and_their_mask_iou
     class Chat:
         def __init__(self, item):
             self.item = item
+            self.image_size = item.image.shape[:2]
 
         def send(self, text):
             sent.append(text)

@@ -118,3 +118,22 @@ def test_captions_come_after_stage_0_with_pretrained_towers_kept_frozen(tmp_path
     pretrained = load_file(str(work / "towers" / "towers.safetensors"))
     trained = miras.load(tmp_path / "demo").state_dict()
     assert all(torch.equal(trained[k], v.half()) for k, v in pretrained.items())
+
+
+def test_the_cards_command_rebuilds_its_recipe():
+    import argparse
+    from dataclasses import replace
+
+    from miras.commands.demo_train import add_arguments, recipe_from
+    from miras.training.demo_recipe import recipe_flags, training_stages
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    base = DemoRecipe(seed=3)
+    for recipe in (base, with_captions(base), with_pretrained_towers(base), with_image_lessons(base),
+                   replace(with_captions(base), stage1_steps=50, stage2_steps=7)):
+        assert recipe_from(parser.parse_args(recipe_flags(recipe).split())) == recipe, recipe_flags(recipe)
+
+    stages = training_stages(with_captions(base))
+    assert stages.index("patch holds") < stages.index("stage 1") < stages.index("captions") < stages.index("stage 2")
+    assert "then kept frozen" in stages and "captions" not in training_stages(base)

@@ -94,6 +94,37 @@ def test_a_stopped_pretraining_leaves_nothing_that_looks_finished(tmp_path):
     assert not (tmp_path / "towers" / "towers.safetensors").exists()
 
 
+def _towers(model) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in model.state_dict().items() if k.startswith(TOWER_PREFIXES)}
+
+
+def test_a_killed_or_stopped_pretraining_goes_on_from_its_last_save(tmp_path):
+    from miras.checkpoint import build
+
+    settings = TowerSettings(steps=7, batch_size=2, size=64, eval_scenes=2, bf16=False, save_every=2)
+    whole = build("tiny", seed=0)
+    pretrain_towers(whole, tmp_path / "whole", settings)
+
+    def killed_after_step_5(step, *_):
+        if step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_towers(build("tiny", seed=0), tmp_path / "parts", settings, on_progress=killed_after_step_5)
+    steps = []
+    stop_after_one = iter([False, True])
+    # Other processes: other inits, so the towers and probe can only come from the saved state.
+    pretrain_towers(build("tiny", seed=1), tmp_path / "parts", settings, should_stop=lambda: next(stop_after_one),
+                    on_progress=lambda step, *_: steps.append(step))
+    resumed = build("tiny", seed=2)
+    pretrain_towers(resumed, tmp_path / "parts", settings, on_progress=lambda step, *_: steps.append(step))
+
+    assert steps == [5, 6, 7]  # the save at step 4, then the stop's save at step 5
+    assert (tmp_path / "parts" / "towers.safetensors").exists() and not (tmp_path / "parts" / "train-state").exists()
+    ours, theirs = _towers(resumed), _towers(whole)
+    assert all(torch.allclose(ours[k], theirs[k], atol=1e-6) for k in theirs)
+
+
 def test_towers_of_another_size_are_refused_with_what_to_do(trained):
     from miras.checkpoint import build
     from miras.errors import CheckpointError

@@ -284,18 +284,53 @@ def write_model_card(out: Path, recipe: DemoRecipe, scores: dict, minutes: float
     (out / "metrics.json").write_text(json.dumps(scores, indent=2) + "\n")
     rows = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in scores.items())
     recipe_lines = "\n".join(f"- `{k}` = {v}" for k, v in asdict(recipe).items())
-    (out / "README.md").write_text(MODEL_CARD.format(rows=rows, recipe=recipe_lines, minutes=minutes))
+    (out / "README.md").write_text(MODEL_CARD.format(
+        stages=training_stages(recipe), rows=rows, recipe=recipe_lines, minutes=minutes, flags=recipe_flags(recipe)))
+
+
+def training_stages(recipe: DemoRecipe) -> str:
+    """The card's numbered list of what trained, in order, for this recipe."""
+    trains = {"all": "every parameter trains", "all-but-towers": "all but the towers train"}
+    stages = []
+    if recipe.tower_steps:
+        kept = "then kept frozen" if recipe.towers_policy == "all-but-towers" else "then trained on"
+        stages.append(f"the visual towers learn to say what each patch holds (colour, kind, texture, part; "
+                      f"{recipe.tower_steps} steps), as pretrained CLIP and ConvNeXt would come, {kept}")
+    if recipe.solid_steps or recipe.named_colour_steps:
+        stages.append(f"image-first lessons: one-colour pictures ({recipe.solid_steps} steps), the colour of "
+                      f"a named kind ({recipe.named_colour_steps} steps)")
+    stages.append(f"single requests, the paper's stage 1 (mask-text alignment; {recipe.stage1_steps} steps); "
+                  f"{trains[recipe.stage1_policy]}, so the LLM learns to copy the name it is asked for")
+    stages.append(f"whole dialogues, our stage 0 ({recipe.stage0_steps} steps; {trains[recipe.towers_policy]})")
+    if recipe.caption_steps:
+        stages.append(f"captions: every object of a scene, no mask ({recipe.caption_steps} steps), then "
+                      f"{recipe.refresh_steps} more dialogue steps")
+    stages.append(f"the paper's stage 2 on cached features ({recipe.stage2_steps} steps; mask decoder, "
+                  "[SEG] head and alignment only)")
+    return "\n".join(f"{i}. {stage};" if i < len(stages) else f"{i}. {stage}." for i, stage in enumerate(stages, 1))
+
+
+def recipe_flags(recipe: DemoRecipe) -> str:
+    """The `miras demo-train` options that rebuild this recipe: the nearest variant, the seed and
+    any step counts changed from it (the card lists every field below them)."""
+    base = DemoRecipe(seed=recipe.seed)
+    variants = {"": base, "--captions": with_captions(base), "--pretrain-towers": with_pretrained_towers(base),
+                "--image-lessons": with_image_lessons(base)}
+    fields = asdict(recipe)
+    flag, variant = min(variants.items(), key=lambda kv: sum(v != fields[k] for k, v in asdict(kv[1]).items()))
+    steps = [f"--{name.replace('_', '-')} {fields[name]}" for name in ("stage1_steps", "stage0_steps", "stage2_steps")
+             if fields[name] != getattr(variant, name)]
+    return " ".join(filter(None, [flag, f"--seed {recipe.seed}", *steps]))
 
 
 MODEL_CARD = """# MIRAS demo model (synthetic scenes only)
 
 A small MIRAS (the `demo` preset: CLIP-style ViT and ConvNeXt towers at 128 px, a 4-layer Llama,
 SAM's ViT image encoder and mask decoder) trained **from scratch** on our own synthetic
-PRIST-style data by `miras demo-train`. No pretrained weights exist here, so every tower and the
-LLM are trained: first on single requests (the paper's stage 1, mask-text alignment; here every
-parameter trains, so the LLM learns to copy the name it is asked for), then on whole dialogues (our
-stage 0, all parameters), then the paper's stage 2 (mask decoder, [SEG] head and alignment
-only) on cached features. Every training answer names its target as `[OBJ]{{class}}[SEG]`.
+PRIST-style data by `miras demo-train`. No pretrained weights exist here, so every part is
+trained here, in this order:
+{stages}
+Every training answer names its target as `[OBJ]{{class}}[SEG]`.
 
 **Limits.** It has only ever seen flat, coloured synthetic shapes with parts (mugs, houses, flags,
 ...) on noisy backgrounds, and our own dialogue wording. On real images it is noise. It is meant
@@ -308,6 +343,6 @@ Unseen synthetic scenes, played turn by turn (`miras eval`):
 | --- | --- |
 {rows}
 
-## Recipe (reproduce with `miras demo-train --seed 0`)
+## Recipe (reproduce with `miras demo-train {flags}`)
 {recipe}
 """

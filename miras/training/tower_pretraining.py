@@ -9,12 +9,14 @@ probe is dropped afterwards. The later stages either train the towers on from th
 default of `miras demo-train --pretrain-towers`) or keep them frozen (policy `all-but-towers`),
 as LLaVA keeps CLIP.
 
-A few minutes of work: a killed run starts again from scratch; a finished one is loaded back.
+A killed run resumes from its last saved step (`train-state/`, as the training loop's); a finished
+one is loaded back.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ from miras.synth.scene import Scene, make_scene
 from miras.synth.shapes import KINDS
 from miras.trainable import TOWERS
 from miras.training.schedule import warmup_decay
+from miras.training.state import STATE_DIR, restore_state, save_state
 
 WEIGHTS_FILE = "towers.safetensors"
 METRICS_FILE = "metrics.json"
@@ -49,6 +52,7 @@ class TowerSettings:
     size: int = 128
     eval_scenes: int = 64
     bf16: bool = True
+    save_every: int = 100
 
 
 def attribute_names(domain: str = "base") -> tuple[str, ...]:
@@ -113,8 +117,9 @@ def pretrain_towers(
     """Train the towers, fusion and mm_projector on patch coverage; writes `out/towers.safetensors`.
 
     If `out` already holds them, they are loaded into `model` and nothing trains. Returns the
-    held-out figures (`bce`, and `f1` of "the patch holds it" at PRESENT). A run stopped by
-    `should_stop` writes nothing, so the next call starts again.
+    held-out figures (`bce`, and `f1` of "the patch holds it" at PRESENT). Every `save_every`
+    steps, and when `should_stop` stops it, the towers, probe and optimiser are saved to
+    `out/train-state/`: the next call goes on from there (batches depend on the step alone).
     """
     out = Path(out)
     if (out / WEIGHTS_FILE).exists():
@@ -123,16 +128,16 @@ def pretrain_towers(
     source = CoverageSource(model, settings.seed, settings.domain, settings.size)
     held_out = CoverageSource(model, settings.seed + 1000, settings.domain, settings.size)
     probe = nn.Linear(model.config.llm_hidden, len(source.names)).to(model.device)
-    towers = [getattr(model, name) for name in TOWERS]
-    for module in towers:
-        module.requires_grad_(True).train()
-    params = [p for module in [*towers, probe] for p in module.parameters()]
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=0.0)
+    trained = nn.ModuleDict({name: getattr(model, name) for name in TOWERS} | {"probe": probe})
+    trained.requires_grad_(True).train()
+    optimizer = torch.optim.AdamW(trained.parameters(), lr=settings.lr, weight_decay=0.0)
+    start, _ = restore_state(out, trained, optimizer)
     torch.manual_seed(settings.seed)
-    bar = progress_bar(settings.steps, "towers")
+    bar = progress_bar(settings.steps, "towers", initial=start)
     stopped = False
-    for step in range(settings.steps):
+    for step in range(start, settings.steps):
         if should_stop is not None and should_stop():
+            save_state(out, trained, optimizer, step, asdict(settings), None)
             stopped = True
             break
         for group in optimizer.param_groups:
@@ -148,13 +153,16 @@ def pretrain_towers(
         bar.update(1)
         if on_progress is not None:
             on_progress(step + 1, settings.steps, loss.item())
+        if (step + 1) % settings.save_every == 0 and step + 1 < settings.steps:
+            save_state(out, trained, optimizer, step + 1, asdict(settings), None)
     bar.close()
     metrics = evaluate_probe(model, probe, held_out, settings.eval_scenes) | {"settings": asdict(settings)}
     if stopped:
         return metrics
     out.mkdir(parents=True, exist_ok=True)
-    _save_towers(model, out / WEIGHTS_FILE)
     (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+    _save_towers(model, out / WEIGHTS_FILE)  # last: its presence means finished
+    shutil.rmtree(out / STATE_DIR, ignore_errors=True)
     return metrics
 
 

@@ -11,8 +11,8 @@
   decoder through an LLM that need not train yet (no backward through it: ~2x faster steps).
 - `all`: every parameter (training a small model from scratch, as the demo recipe does).
 - `all-but-towers`: every parameter except both visual towers, their fusion and `mm_projector`,
-  which keep what they hold: their random init (`miras demo-train --image-lessons`) or their
-  dense pre-training (`--pretrain-towers`, miras.training.tower_pretraining). Trained from
+  which keep what they hold: their dense pre-training (miras.training.tower_pretraining, the
+  bundled `miras demo-train`) or their random init (`--image-lessons`). Trained from
   scratch through the LLM, the towers collapse into one large constant token that the LLM
   ignores (benchmarks/image_use.py).
 """

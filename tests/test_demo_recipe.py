@@ -8,20 +8,24 @@ from miras.evaluate import METRIC_KEYS
 from miras.training.demo_recipe import (
     DemoRecipe,
     demo_train,
-    with_captions,
     with_image_lessons,
     with_pretrained_towers,
+    with_towers_from_scratch,
 )
 
 
 def toy_recipe() -> DemoRecipe:
     return DemoRecipe(
-        corpus_scenes=20, vocab_size=320, stage1_steps=2, stage1_batch=2, stage0_steps=2, stage0_batch=2,
-        stage2_steps=2, stage2_batch=2, stage2_images=2, test_images=2, eval_samples=2,
+        corpus_scenes=20, vocab_size=320, tower_steps=2, tower_batch=2, stage1_steps=2, stage1_batch=2,
+        stage0_steps=2, stage0_batch=2, caption_steps=2, refresh_steps=2, lesson_batch=2, stage2_steps=2,
+        stage2_batch=2, stage2_images=2, test_images=2, eval_samples=2,
     )
 
 
 def test_demo_recipe_writes_a_loadable_model_with_its_card(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
     import miras
 
     out, work = tmp_path / "demo", tmp_path / "work"
@@ -30,9 +34,17 @@ def test_demo_recipe_writes_a_loadable_model_with_its_card(tmp_path):
     assert set(scores) == set(METRIC_KEYS)
     assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(scores))
     card = (out / "README.md").read_text()
-    assert "synthetic scenes only" in card and "`stage1_steps` = 2" in card
+    assert "synthetic scenes only" in card and "`stage1_steps` = 2" in card and "`miras demo-train --seed 0" in card
     model = miras.load(out)
     assert model.chat(__import__("numpy").zeros((40, 60, 3), "uint8")).send("Show me the red ring.").text
+
+    # The stages ran in order, and the pre-trained towers stayed as they were.
+    finished = [(work / run / "train-log.jsonl").stat().st_mtime_ns
+                for run in ("stage1", "stage0", "lesson-caption", "stage0-refresh", "stage2")]
+    assert finished == sorted(finished)
+    assert (work / "towers" / "towers.safetensors").stat().st_mtime_ns < finished[0]
+    pretrained = load_file(str(work / "towers" / "towers.safetensors"))
+    assert pretrained and all(torch.equal(model.state_dict()[k], v.half()) for k, v in pretrained.items())
 
     # Each stage left its finished state: a rerun trains nothing more and gives the same scores.
     logs = {stage: (work / stage / "train-log.jsonl").read_text() for stage in ("stage1", "stage0", "stage2")}
@@ -43,23 +55,16 @@ def test_demo_recipe_writes_a_loadable_model_with_its_card(tmp_path):
 
 
 def test_image_lessons_run_first_and_leave_the_towers_at_their_init(tmp_path):
-    import argparse
-
     import torch
 
     import miras
     from miras.checkpoint import build
-    from miras.commands.demo_train import recipe_from
-
-    args = argparse.Namespace(seed=0, image_lessons=True, pretrain_towers=False, captions=False, stage1_steps=None,
-                              stage0_steps=None, stage2_steps=None)
-    assert recipe_from(args).named_colour_steps > 0 and recipe_from(args).towers_policy == "all-but-towers"
-    assert recipe_from(argparse.Namespace(**vars(args) | {"image_lessons": False})).solid_steps == 0
 
     recipe = with_image_lessons(toy_recipe())
-    recipe.solid_steps = recipe.named_colour_steps = recipe.lesson_batch = 2
+    recipe.solid_steps = recipe.named_colour_steps = 2
     demo_train(tmp_path / "demo", tmp_path / "work", recipe, log=lambda _: None)
     assert (tmp_path / "work" / "lesson-named-colour" / "train-log.jsonl").exists()
+    assert not (tmp_path / "work" / "towers").exists() and not (tmp_path / "work" / "lesson-caption").exists()
     trained = miras.load(tmp_path / "demo")
     fresh = build(trained.config, trained.tokenizer, seed=recipe.seed).half().state_dict()
     towers = ("vision_tower.", "vision_tower_aux.", "fusion.", "mm_projector.")
@@ -67,57 +72,6 @@ def test_image_lessons_run_first_and_leave_the_towers_at_their_init(tmp_path):
     assert kept and all(torch.equal(v, fresh[k]) for k, v in kept.items())
     assert not torch.equal(trained.state_dict()["sam.mask_decoder.iou_token.weight"],
                            fresh["sam.mask_decoder.iou_token.weight"])
-
-
-def test_pretrained_towers_come_first_and_can_stay_frozen_after(tmp_path):
-    import argparse
-
-    import torch
-    from safetensors.torch import load_file
-
-    import miras
-    from miras.checkpoint import build
-    from miras.commands.demo_train import recipe_from
-
-    args = argparse.Namespace(seed=0, image_lessons=False, pretrain_towers=True, captions=False, stage1_steps=None,
-                              stage0_steps=None, stage2_steps=None)
-    assert recipe_from(args).tower_steps > 0 and recipe_from(args).stage1_policy == "all"
-
-    recipe = with_pretrained_towers(toy_recipe(), frozen=True)
-    recipe.tower_steps = recipe.tower_batch = 2
-    demo_train(tmp_path / "demo", tmp_path / "work", recipe, log=lambda _: None)
-    pretrained = load_file(str(tmp_path / "work" / "towers" / "towers.safetensors"))
-    model = miras.load(tmp_path / "demo")
-    trained, fresh = model.state_dict(), build(model.config, model.tokenizer, seed=recipe.seed).state_dict()
-    assert pretrained and all(torch.equal(trained[k], v.half()) for k, v in pretrained.items())
-    assert not all(torch.equal(fresh[k], v) for k, v in pretrained.items())
-
-
-def test_captions_come_after_stage_0_with_pretrained_towers_kept_frozen(tmp_path):
-    import argparse
-
-    import torch
-    from safetensors.torch import load_file
-
-    import miras
-    from miras.commands.demo_train import recipe_from
-
-    args = argparse.Namespace(seed=0, image_lessons=False, pretrain_towers=False, captions=True, stage1_steps=None,
-                              stage0_steps=None, stage2_steps=None)
-    assert recipe_from(args).caption_steps > 0 and recipe_from(args).tower_steps > 0
-    assert recipe_from(args).towers_policy == recipe_from(args).stage1_policy == "all-but-towers"
-    assert DemoRecipe().caption_steps == 0  # the bundled recipe is unchanged
-
-    recipe = with_captions(toy_recipe())
-    recipe.tower_steps = recipe.tower_batch = recipe.caption_steps = recipe.refresh_steps = recipe.lesson_batch = 2
-    work = tmp_path / "work"
-    demo_train(tmp_path / "demo", work, recipe, log=lambda _: None)
-    finished = [(work / run / "train-log.jsonl").stat().st_mtime_ns
-                for run in ("stage0", "lesson-caption", "stage0-refresh", "stage2")]
-    assert finished == sorted(finished)
-    pretrained = load_file(str(work / "towers" / "towers.safetensors"))
-    trained = miras.load(tmp_path / "demo").state_dict()
-    assert all(torch.equal(trained[k], v.half()) for k, v in pretrained.items())
 
 
 def test_the_cards_command_rebuilds_its_recipe():
@@ -130,10 +84,13 @@ def test_the_cards_command_rebuilds_its_recipe():
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     base = DemoRecipe(seed=3)
-    for recipe in (base, with_captions(base), with_pretrained_towers(base), with_image_lessons(base),
-                   replace(with_captions(base), stage1_steps=50, stage2_steps=7)):
+    for recipe in (base, with_towers_from_scratch(base), with_pretrained_towers(base), with_image_lessons(base),
+                   replace(base, tower_steps=3000, stage1_steps=50, stage2_steps=7)):
         assert recipe_from(parser.parse_args(recipe_flags(recipe).split())) == recipe, recipe_flags(recipe)
+    assert recipe_from(parser.parse_args([])) == DemoRecipe()
+    assert recipe_from(parser.parse_args(["--pretrain-towers"])).towers_policy == "all"  # trained on
 
-    stages = training_stages(with_captions(base))
+    stages = training_stages(base)
     assert stages.index("patch holds") < stages.index("stage 1") < stages.index("captions") < stages.index("stage 2")
-    assert "then kept frozen" in stages and "captions" not in training_stages(base)
+    assert "then kept frozen" in stages
+    assert "captions" not in training_stages(with_towers_from_scratch(base))

@@ -3,15 +3,16 @@
 No pretrained MIRAS, CLIP, ConvNeXt, LLaMA or SAM weights can be had here, so the demo model is
 trained from scratch on our synthetic PRIST-style scenes:
   0. a byte-level BPE tokenizer trained on synthetic dialogue text;
-  0a. optionally, dense pre-training of the visual towers on patch coverage;
-  0b. optionally (off in the bundled recipe), image-first lessons (miras.training.grounding) with
-     the visual towers kept at their random init; see `towers_policy` below for what they gave;
+  0a. dense pre-training of the visual towers on patch coverage, as pretrained CLIP and ConvNeXt
+     come to the real model; they stay frozen from then on, as LLaVA keeps CLIP;
+  0b. optionally (`with_image_lessons`), image-first lessons (miras.training.grounding) with the
+     visual towers kept at their random init; see `towers_policy` below for what they gave;
   1. stage 1 (mask-text alignment) first, as a curriculum: single requests answered
-     `[OBJ]{class}[SEG]`, every parameter training: the LLM learns to copy the name it is asked
-     for while SAM learns to find it;
-  2. stage 0: every part trained on endless synthetic dialogues whose answers name their
+     `[OBJ]{class}[SEG]`, all but the towers training: the LLM learns to copy the name it is
+     asked for while SAM learns to find it;
+  2. stage 0: the same parts trained on endless synthetic dialogues whose answers name their
      target as `[OBJ]{class}[SEG]`;
-  2a. optionally (`with_captions`), a caption lesson, then a few more dialogue steps;
+  2a. a caption lesson (every object of a scene), then a few more dialogue steps;
   3. stage 2 (the paper's): mask decoder, [SEG] head and alignment only, on cached features of a
      fixed synthetic set;
   4. evaluation, turn by turn, on unseen synthetic scenes; weights saved in fp16 with a model card.
@@ -47,30 +48,32 @@ class DemoRecipe:
     # Stage 1 trains the LLM too: copying the requested name is learnt here or not at all (with
     # the LLM frozen in stage 1, 1000 dialogue steps later left it unable to copy: given the
     # ground-truth dialogue it wrote the exact name in 1 of 48; from scratch on single requests
-    # the text loss fell to 0.07 in 300 steps).
-    stage1_policy: str = "all"
+    # the text loss fell to 0.07 in 300 steps). The pre-trained towers stay frozen.
+    stage1_policy: str = "all-but-towers"
     # Trained towers collapse into one large constant token (norm 4.5 -> 2159, spread 3.7% across
     # images) and the LLM ignores the image (benchmarks/image_use.py). `all-but-towers` keeps them
     # at their random init, and the lessons (steps > 0) teach the LLM to read them first. Measured
     # (session 5, runs/demo-v4): the lessons open a gap (named-colour loss 0.12 own image vs 0.23
     # another), stage 1's copy task erases most of it (1.02 vs 1.05), and frozen towers halve the
-    # masks: teacher-forced cIoU 0.27 vs 0.53, turn by turn 0.136 vs 0.165. So off by default.
-    towers_policy: str = "all"  # for the lessons and stage 0; stage 1 uses stage1_policy
+    # masks: teacher-forced cIoU 0.27 vs 0.53, turn by turn 0.136 vs 0.165. Pre-trained towers
+    # (below) are kept frozen the same way.
+    towers_policy: str = "all-but-towers"  # for the lessons and stage 0; stage 1 uses stage1_policy
     # Dense pre-training of the towers (miras.training.tower_pretraining) before everything else:
-    # what pretrained CLIP and ConvNeXt give the real model. `with_pretrained_towers` turns it on.
-    # Measured (session 6): the towers learn it (held-out F1 0.53), but the masks learn slower
-    # after it: teacher-forced cIoU at stage-1 step 1000 0.195 frozen, 0.268 trained on, 0.356
-    # bundled; trained on, they still grow into a token the LLM ignores. So off by default.
-    tower_steps: int = 0
+    # what pretrained CLIP and ConvNeXt give the real model. Measured (session 6): the towers
+    # learn it (held-out F1 0.53), but without captions the masks learn slower after it
+    # (teacher-forced cIoU at stage-1 step 1000: 0.195 frozen, 0.268 trained on, 0.356 with
+    # towers from scratch), and trained on they grow into a token the LLM ignores.
+    tower_steps: int = 1000
     tower_batch: int = 32
     tower_lr: float = 1e-3
     solid_steps: int = 0
     named_colour_steps: int = 0
     # Captions (grounding.CaptionSource) after stage 0, then `refresh_steps` more dialogue steps.
-    # Measured in probes (session 7), towers pre-trained and frozen: they are the first lesson that
-    # carries into the dialogues (gap 0.055) and the best turn-by-turn cIoU so far (0.231 vs 0.165),
-    # on a lineage that `with_captions` rebuilds in full; off until that run is measured.
-    caption_steps: int = 0
+    # With the towers pre-trained and frozen they are the first lesson that carries into the
+    # dialogues (session 7 probes: text-loss gap 0.055 own image vs another's). The full run
+    # (session 8): turn-by-turn cIoU 0.203, against 0.165 for towers trained from scratch with
+    # no captions (`with_towers_from_scratch`, the model bundled before).
+    caption_steps: int = 600
     refresh_steps: int = 300
     lesson_batch: int = 16
     lesson_lr: float = 1e-3  # from scratch, as stage 1
@@ -95,25 +98,23 @@ class DemoRecipe:
     bf16: bool = True
 
 
+def with_towers_from_scratch(recipe: DemoRecipe) -> DemoRecipe:
+    """The model bundled in sessions 3-7 (`miras demo-train --towers-from-scratch`): no tower
+    pre-training and no captions; the towers train with everything else from their random init."""
+    return replace(recipe, tower_steps=0, caption_steps=0, towers_policy="all", stage1_policy="all")
+
+
 def with_image_lessons(recipe: DemoRecipe) -> DemoRecipe:
     """The session-5 variant (`miras demo-train --image-lessons`): two image-first lessons, and
-    the towers at their random init in every stage."""
-    return replace(recipe, solid_steps=200, named_colour_steps=600, towers_policy="all-but-towers",
-                   stage1_policy="all-but-towers")
+    the towers at their random init, frozen, in every stage."""
+    return replace(with_towers_from_scratch(recipe), solid_steps=200, named_colour_steps=600,
+                   towers_policy="all-but-towers", stage1_policy="all-but-towers")
 
 
-def with_pretrained_towers(recipe: DemoRecipe, frozen: bool = False) -> DemoRecipe:
-    """The towers pre-trained on patch coverage first (`miras demo-train --pretrain-towers`);
-    they train on in the later stages unless `frozen`."""
-    policy = "all-but-towers" if frozen else recipe.towers_policy
-    return replace(recipe, tower_steps=1000, towers_policy=policy,
-                   stage1_policy="all-but-towers" if frozen else recipe.stage1_policy)
-
-
-def with_captions(recipe: DemoRecipe) -> DemoRecipe:
-    """The session-7 probe lineage as a recipe (`miras demo-train --captions`): towers pre-trained
-    and then frozen in every stage, and the caption lesson after stage 0."""
-    return replace(with_pretrained_towers(recipe, frozen=True), caption_steps=600)
+def with_pretrained_towers(recipe: DemoRecipe) -> DemoRecipe:
+    """The session-6 variant (`miras demo-train --pretrain-towers`): the towers pre-trained, then
+    trained on with everything else; no captions."""
+    return replace(with_towers_from_scratch(recipe), tower_steps=1000)
 
 
 def corpus(recipe: DemoRecipe) -> list[str]:
@@ -310,16 +311,18 @@ def training_stages(recipe: DemoRecipe) -> str:
     return "\n".join(f"{i}. {stage};" if i < len(stages) else f"{i}. {stage}." for i, stage in enumerate(stages, 1))
 
 
+STEP_OPTIONS = ("tower_steps", "stage1_steps", "stage0_steps", "stage2_steps")  # each a `miras demo-train` option
+
+
 def recipe_flags(recipe: DemoRecipe) -> str:
     """The `miras demo-train` options that rebuild this recipe: the nearest variant, the seed and
     any step counts changed from it (the card lists every field below them)."""
     base = DemoRecipe(seed=recipe.seed)
-    variants = {"": base, "--captions": with_captions(base), "--pretrain-towers": with_pretrained_towers(base),
-                "--image-lessons": with_image_lessons(base)}
+    variants = {"": base, "--towers-from-scratch": with_towers_from_scratch(base),
+                "--pretrain-towers": with_pretrained_towers(base), "--image-lessons": with_image_lessons(base)}
     fields = asdict(recipe)
     flag, variant = min(variants.items(), key=lambda kv: sum(v != fields[k] for k, v in asdict(kv[1]).items()))
-    steps = [f"--{name.replace('_', '-')} {fields[name]}" for name in ("stage1_steps", "stage0_steps", "stage2_steps")
-             if fields[name] != getattr(variant, name)]
+    steps = [f"--{name.replace('_', '-')} {fields[name]}" for name in STEP_OPTIONS if fields[name] != getattr(variant, name)]
     return " ".join(filter(None, [flag, f"--seed {recipe.seed}", *steps]))
 
 

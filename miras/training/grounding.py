@@ -10,8 +10,8 @@ A third, `CaptionSource`, asks for every object of a scene ("Which things are vi
 LLaVA's captions align a projector: with pre-trained towers kept frozen, it is the first lesson
 measured to carry into the dialogues (README, session 7).
 All three are endless train-loop sources (`item`, `indices`, `signature`), deterministic per
-(seed, index). `miras demo-train --image-lessons` runs the first two and `--captions` the third;
-the bundled recipe runs none (DemoRecipe says why).
+(seed, index). The bundled recipe (`miras demo-train`) runs the captions; `--image-lessons` runs
+the first two instead (DemoRecipe says why).
 """
 
 from __future__ import annotations

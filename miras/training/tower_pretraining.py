@@ -5,9 +5,9 @@ through the LLM's losses, our towers collapse into one large constant token that
 (benchmarks/image_use.py). So before any dialogue, the towers, their fusion and `mm_projector`
 learn on synthetic scenes to say what each patch holds: every visual token predicts, through a
 linear probe, how much of its patch each colour, kind, texture and part covers (soft BCE). The
-probe is dropped afterwards. The later stages either train the towers on from there (the
-default of `miras demo-train --pretrain-towers`) or keep them frozen (policy `all-but-towers`),
-as LLaVA keeps CLIP.
+probe is dropped afterwards. The later stages keep them frozen (policy `all-but-towers`), as
+LLaVA keeps CLIP (the bundled recipe), or train them on from there (`miras demo-train
+--pretrain-towers`).
 
 A killed run resumes from its last saved step (`train-state/`, as the training loop's); a finished
 one is loaded back.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from miras.synth.domain import get_domain
-from miras.synth.scene import make_scene
+from miras.synth.scene import Scene, make_scene
 from miras.synth.wording import overview
 from miras.training.data import EndlessSource, Item
 
@@ -85,11 +85,18 @@ class CaptionSource(EndlessSource):
         self.seed, self.domain, self.size = seed, domain, size
 
     def item(self, index: int) -> Item:
-        rng = np.random.default_rng([self.seed, 55, index])
-        scene = make_scene(rng, get_domain(self.domain), self.size)
-        question, answer = overview(rng, scene.objects)
+        scene, (question, answer) = self._draw(index)
         return Item(key=f"caption-{self.seed}-{index}", image=scene.image,
                     turns=[("human", question), ("gpt", answer)], masks=[])
+
+    def scene(self, index: int) -> Scene:
+        """The scene of item `index`, with its objects (what a caption should list)."""
+        return self._draw(index)[0]
+
+    def _draw(self, index: int) -> tuple[Scene, tuple[str, str]]:
+        rng = np.random.default_rng([self.seed, 55, index])
+        scene = make_scene(rng, get_domain(self.domain), self.size)
+        return scene, overview(rng, scene.objects)
 
     def signature(self) -> str:
         return f"caption-{self.seed}-{self.domain}-{self.size}"

@@ -57,10 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     colours, kinds = list(dict(domain.colours)), list(domain.kinds)
     written, present = [], []
     for i in range(args.dialogues):
-        item = source.item(i)
-        reply = model.chat(item.image).send(item.turns[0][1])
-        written.append(mentions(reply.text, colours, kinds))
-        present.append(truth(source.scene(i).objects))
+        scene, (question, _) = source.draw(i)
+        written.append(mentions(model.chat(scene.image).send(question).text, colours, kinds))
+        present.append(truth(scene.objects))
     exact = sum(said["pairs"] == there["pairs"] for said, there in zip(written, present))
     result = {"model": args.model, "scenes": args.dialogues, **scores(written, present), "exact_lists": exact}
     print(json.dumps(result, indent=None if args.json else 2))

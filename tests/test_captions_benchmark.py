@@ -40,6 +40,6 @@ def test_the_caption_source_gives_the_scene_its_answer_lists():
 
     source = CaptionSource(seed=3)
     for i in range(3):
-        answer, objects = source.item(i).turns[1][1], source.scene(i).objects
+        answer, objects = source.item(i).turns[1][1], source.draw(i)[0].objects
         assert captions.mentions(answer, [o.colour for o in objects], [o.kind for o in objects])["pairs"] == \
             captions.truth(objects)["pairs"]

@@ -27,21 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def recipe_from(args: argparse.Namespace):
-    from miras.training.demo_recipe import (
-        STEP_OPTIONS,
-        DemoRecipe,
-        with_image_lessons,
-        with_pretrained_towers,
-        with_towers_from_scratch,
-    )
+    from miras.training.demo_recipe import STEP_OPTIONS, VARIANTS, DemoRecipe
 
     recipe = DemoRecipe(seed=args.seed)
-    if args.towers_from_scratch:
-        recipe = with_towers_from_scratch(recipe)
-    if args.image_lessons:
-        recipe = with_image_lessons(recipe)
-    if args.pretrain_towers:
-        recipe = with_pretrained_towers(recipe)
+    for name, make in VARIANTS.items():
+        if getattr(args, name.replace("-", "_")):
+            recipe = make(recipe)
     for name in STEP_OPTIONS:
         if getattr(args, name) is not None:
             setattr(recipe, name, getattr(args, name))

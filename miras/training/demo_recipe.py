@@ -117,6 +117,11 @@ def with_pretrained_towers(recipe: DemoRecipe) -> DemoRecipe:
     return replace(with_towers_from_scratch(recipe), tower_steps=1000)
 
 
+# `miras demo-train --NAME` for each variant of the default recipe.
+VARIANTS = {"towers-from-scratch": with_towers_from_scratch, "pretrain-towers": with_pretrained_towers,
+            "image-lessons": with_image_lessons}
+
+
 def corpus(recipe: DemoRecipe) -> list[str]:
     """Dialogue text of synthetic scenes (their own seeds: never the test scenes)."""
     from miras.synth import generate_sample
@@ -318,8 +323,7 @@ def recipe_flags(recipe: DemoRecipe) -> str:
     """The `miras demo-train` options that rebuild this recipe: the nearest variant, the seed and
     any step counts changed from it (the card lists every field below them)."""
     base = DemoRecipe(seed=recipe.seed)
-    variants = {"": base, "--towers-from-scratch": with_towers_from_scratch(base),
-                "--pretrain-towers": with_pretrained_towers(base), "--image-lessons": with_image_lessons(base)}
+    variants = {"": base} | {f"--{name}": make(base) for name, make in VARIANTS.items()}
     fields = asdict(recipe)
     flag, variant = min(variants.items(), key=lambda kv: sum(v != fields[k] for k, v in asdict(kv[1]).items()))
     steps = [f"--{name.replace('_', '-')} {fields[name]}" for name in STEP_OPTIONS if fields[name] != getattr(variant, name)]

@@ -85,15 +85,12 @@ class CaptionSource(EndlessSource):
         self.seed, self.domain, self.size = seed, domain, size
 
     def item(self, index: int) -> Item:
-        scene, (question, answer) = self._draw(index)
+        scene, (question, answer) = self.draw(index)
         return Item(key=f"caption-{self.seed}-{index}", image=scene.image,
                     turns=[("human", question), ("gpt", answer)], masks=[])
 
-    def scene(self, index: int) -> Scene:
-        """The scene of item `index`, with its objects (what a caption should list)."""
-        return self._draw(index)[0]
-
-    def _draw(self, index: int) -> tuple[Scene, tuple[str, str]]:
+    def draw(self, index: int) -> tuple[Scene, tuple[str, str]]:
+        """Item `index` as its scene, with the objects a caption should list, and (question, answer)."""
         rng = np.random.default_rng([self.seed, 55, index])
         scene = make_scene(rng, get_domain(self.domain), self.size)
         return scene, overview(rng, scene.objects)

@@ -123,7 +123,7 @@ def pretrain_towers(
     """
     out = Path(out)
     if (out / WEIGHTS_FILE).exists():
-        _load_towers(model, out / WEIGHTS_FILE)
+        load_towers(model, out / WEIGHTS_FILE)
         return json.loads((out / METRICS_FILE).read_text())
     source = CoverageSource(model, settings.seed, settings.domain, settings.size)
     held_out = CoverageSource(model, settings.seed + 1000, settings.domain, settings.size)
@@ -190,7 +190,8 @@ def _save_towers(model, path: Path) -> None:
     tmp.rename(path)  # atomic: a kill never leaves a half-written file that looks finished
 
 
-def _load_towers(model, path: Path) -> None:
+def load_towers(model, path: str | Path) -> None:
+    """Put a pre-training's towers.safetensors into `model`; a clear error if they do not fit."""
     from safetensors.torch import load_file
 
     saved = load_file(str(path), device=str(model.device))

@@ -22,8 +22,9 @@ FIT_SEED, SCORE_SEED = 2000, 3000  # the pre-training draws seeds 0 and 1000
 
 def fit_probe(tokens: torch.Tensor, coverage: torch.Tensor, steps: int = 400, lr: float = 1e-2) -> torch.nn.Linear:
     """A linear map from tokens (N, D) to coverage logits (N, A), fitted full-batch by soft BCE."""
-    torch.manual_seed(0)
-    probe = torch.nn.Linear(tokens.shape[1], coverage.shape[1])
+    with torch.random.fork_rng():  # the same probe init every call, the caller's RNG untouched
+        torch.manual_seed(0)
+        probe = torch.nn.Linear(tokens.shape[1], coverage.shape[1])
     optimizer = torch.optim.Adam(probe.parameters(), lr=lr)
     # Standardised inputs: tower outputs range from unit to thousands in norm, one rate fits all.
     mean, std = tokens.mean(0), tokens.std(0) + 1e-6

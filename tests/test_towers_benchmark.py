@@ -46,7 +46,7 @@ def test_the_probe_reads_tokens_that_carry_the_coverage_and_nothing_from_noise()
     assert towers.f1_by_type(predicted, held_out >= 0.25, NAMES)["all"] < 0.5
 
 
-def test_it_scores_a_model_and_pretrained_towers_put_into_it(tmp_path, capsys):
+def test_it_runs_end_to_end_on_a_model_with_pretrained_towers(tmp_path, capsys):
     import miras
     from miras.training.tower_pretraining import TowerSettings, pretrain_towers
 

@@ -9,14 +9,14 @@ HELP = "train the demo model from scratch on synthetic data (about 75 min on 2 C
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from miras.checkpoint import BUNDLED
+    from miras.training.demo_recipe import STEP_OPTIONS, DemoRecipe
 
     parser.add_argument("--out", default=str(BUNDLED / "demo"), help="where the model goes")
     parser.add_argument("--work", default="runs/demo-train", help="intermediate checkpoints (resumable)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tower-steps", type=int, default=None, help="tower pre-training steps (0: none)")
-    parser.add_argument("--stage1-steps", type=int, default=None)
-    parser.add_argument("--stage0-steps", type=int, default=None)
-    parser.add_argument("--stage2-steps", type=int, default=None)
+    for name in STEP_OPTIONS:  # the same list recipe_flags writes on the model card
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
+                            help=f"default: {getattr(DemoRecipe(), name)}")
     variant = parser.add_mutually_exclusive_group()
     variant.add_argument("--towers-from-scratch", action="store_true",
                          help="the model bundled before: towers trained from random init, no captions (weaker)")

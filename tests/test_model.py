@@ -188,3 +188,42 @@ def test_one_decoder_call_for_a_batch_equals_a_call_per_image(tiny_model):
             assert torch.allclose(batched[i], own[0, 0], atol=1e-5)
             assert torch.allclose(batched_iou[i], own_iou[0, 0], atol=1e-5)
         assert not torch.allclose(batched[0], batched[1])
+
+
+@pytest.mark.parametrize("original_size", [(64, 48), (128, 96)], ids=["not resized", "resized"])
+def test_masks_at_the_users_size_are_sams_postprocessing(tiny_model, original_size):
+    """Skipping SAM's last resize when the image kept its size changes no number, nor a gradient."""
+    from miras.modeling.sam import masks_at_original_size
+
+    low_res = torch.randn(2, 16, 16, requires_grad=True)
+    ours = masks_at_original_size(tiny_model.sam, low_res, (64, 48), original_size)
+    (ours_grad,) = torch.autograd.grad(ours.square().sum(), low_res)
+    sams = tiny_model.sam.postprocess_masks(low_res.unsqueeze(1), (64, 48), original_size)[:, 0]
+    (sams_grad,) = torch.autograd.grad(sams.square().sum(), low_res)
+    assert ours.shape == (2, *original_size)
+    assert torch.equal(ours, sams) and torch.equal(ours_grad, sams_grad)
+
+
+def test_mask_upscaling_ends_in_the_standard_layout_with_the_same_masks(tiny_model):
+    """SAM's upscaling, and so its last GELU, gets contiguous maps (GELU's backward is slow on
+    mixed layouts), and the masks are those of SAM's modules unhooked."""
+    import copy
+
+    from miras.modeling.sam import decode_masks
+
+    config = tiny_model.config.sam
+    grid = config.embedding_size
+    embeddings, prompts = torch.randn(3, config.prompt_dim, grid, grid), torch.randn(3, config.prompt_dim)
+    seen = []
+    last_gelu = tiny_model.sam.mask_decoder.output_upscaling[-1]
+    handle = last_gelu.register_forward_pre_hook(lambda module, args: seen.append(args[0].is_contiguous()))
+    try:
+        hooked, _ = decode_masks(tiny_model.sam, embeddings, prompts)
+    finally:
+        handle.remove()
+    plain_sam = copy.deepcopy(tiny_model.sam)
+    for module in plain_sam.modules():
+        module._forward_pre_hooks.clear()
+    plain, _ = decode_masks(plain_sam, embeddings, prompts)
+    assert seen == [True]
+    assert torch.allclose(hooked, plain, atol=1e-5)

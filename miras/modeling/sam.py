@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from miras.config import SamConfig
@@ -54,7 +55,19 @@ def build_sam(config: SamConfig) -> nn.Module:
         iou_head_depth=3,
         iou_head_hidden_dim=config.iou_head_hidden_dim,
     )
+    decoder.output_upscaling.register_forward_pre_hook(_standard_layout)
     return Sam(encoder, prompt_encoder, decoder, pixel_mean=list(SAM_MEAN), pixel_std=list(SAM_STD))
+
+
+def _standard_layout(module: nn.Module, args: tuple) -> tuple:
+    """SAM hands its mask upscaling a transposed view of the transformer's output (channels-last
+    strides), and on the CPU the transposed convolutions keep that layout. The last GELU's output
+    is read through `.view` by a matrix product whose backward hands GELU a gradient in the
+    standard layout, and with the two layouts mixed GELU's backward takes 3.3 ms instead of 0.44
+    on a (16, 16, 64, 64) map. One copy into the standard layout first, for the whole upscaling:
+    the same numbers, and a stage-2 step on cached features 4% faster (converting only before the
+    last GELU was slower, and its gradients depended on the batch split beyond DDP's tolerance)."""
+    return tuple(arg.contiguous() for arg in args)
 
 
 def decode_masks(
@@ -87,5 +100,12 @@ def masks_at_original_size(
     input_size: tuple[int, int],
     original_size: tuple[int, int],
 ) -> torch.Tensor:
-    """(n, 4g, 4g) low-res logits -> (n, H, W) logits at the user's image size."""
-    return sam.postprocess_masks(logits.unsqueeze(1), tuple(input_size), tuple(original_size))[:, 0]
+    """(n, 4g, 4g) low-res logits -> (n, H, W) logits at the user's image size.
+
+    SAM's `postprocess_masks`, less its last resize when the image was not resized: that one is
+    an identity, but it and its backward were a tenth of a stage-2 step on cached features."""
+    if tuple(input_size) != tuple(original_size):
+        return sam.postprocess_masks(logits.unsqueeze(1), tuple(input_size), tuple(original_size))[:, 0]
+    side = sam.image_encoder.img_size
+    masks = F.interpolate(logits.unsqueeze(1), (side, side), mode="bilinear", align_corners=False)
+    return masks[:, 0, : input_size[0], : input_size[1]]

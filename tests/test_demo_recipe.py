@@ -17,7 +17,7 @@ from miras.training.demo_recipe import (
 def toy_recipe() -> DemoRecipe:
     return DemoRecipe(
         corpus_scenes=20, vocab_size=320, tower_steps=2, tower_batch=2, stage1_steps=2, stage1_batch=2,
-        stage0_steps=2, stage0_batch=2, caption_steps=2, refresh_steps=2, lesson_batch=2, stage2_steps=2,
+        stage0_steps=2, stage0_batch=2, caption_steps=2, refresh_steps=2, sam_steps=2, lesson_batch=2, stage2_steps=2,
         stage2_batch=2, stage2_images=2, test_images=2, eval_samples=2,
     )
 
@@ -40,8 +40,13 @@ def test_demo_recipe_writes_a_loadable_model_with_its_card(tmp_path):
 
     # The stages ran in order, and the pre-trained towers stayed as they were.
     finished = [(work / run / "train-log.jsonl").stat().st_mtime_ns
-                for run in ("stage1", "stage0", "lesson-caption", "stage0-refresh", "stage2")]
+                for run in ("stage1", "stage0", "lesson-caption", "stage0-refresh", "sam", "stage2")]
     assert finished == sorted(finished)
+    # SAM alone trained SAM's image encoder and left the LLM (its naming) as it was.
+    before, after = (load_file(str(work / run / "model.safetensors")) for run in ("stage0-refresh", "sam"))
+    llm = [k for k in before if k.startswith("llm.")]
+    assert llm and all(torch.equal(before[k], after[k]) for k in llm)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("sam.image_encoder."))
     assert (work / "towers" / "towers.safetensors").stat().st_mtime_ns < finished[0]
     pretrained = load_file(str(work / "towers" / "towers.safetensors"))
     assert pretrained and all(torch.equal(model.state_dict()[k], v.half()) for k, v in pretrained.items())
@@ -85,12 +90,13 @@ def test_the_cards_command_rebuilds_its_recipe():
     add_arguments(parser)
     base = DemoRecipe(seed=3)
     for recipe in (base, with_towers_from_scratch(base), with_pretrained_towers(base), with_image_lessons(base),
-                   replace(base, tower_steps=3000, stage1_steps=50, stage2_steps=7)):
+                   replace(base, tower_steps=3000, stage1_steps=50, sam_steps=1500, stage2_steps=7)):
         assert recipe_from(parser.parse_args(recipe_flags(recipe).split())) == recipe, recipe_flags(recipe)
     assert recipe_from(parser.parse_args([])) == DemoRecipe()
     assert recipe_from(parser.parse_args(["--pretrain-towers"])).towers_policy == "all"  # trained on
 
-    stages = training_stages(base)
-    assert stages.index("patch holds") < stages.index("stage 1") < stages.index("captions") < stages.index("stage 2")
+    stages = training_stages(replace(base, sam_steps=1500))
+    assert stages.index("patch holds") < stages.index("stage 1") < stages.index("captions") < stages.index("SAM alone") < stages.index("stage 2")
     assert "then kept frozen" in stages
     assert "captions" not in training_stages(with_towers_from_scratch(base))
+    assert "SAM alone" not in training_stages(with_towers_from_scratch(base))

@@ -102,8 +102,8 @@ def masks_at_original_size(
 ) -> torch.Tensor:
     """(n, 4g, 4g) low-res logits -> (n, H, W) logits at the user's image size.
 
-    SAM's `postprocess_masks`, less its last resize when the image was not resized: that one is
-    an identity, but it and its backward were a tenth of a stage-2 step on cached features."""
+    SAM's `postprocess_masks`, less its last resize when the image was not resized: an identity,
+    yet half of the 4% of a stage-2 step on cached features that its two resizes took."""
     if tuple(input_size) != tuple(original_size):
         return sam.postprocess_masks(logits.unsqueeze(1), tuple(input_size), tuple(original_size))[:, 0]
     side = sam.image_encoder.img_size

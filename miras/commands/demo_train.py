@@ -1,10 +1,10 @@
-"""`miras demo-train --out DIR`: reproduce the bundled demo model from a seed (about 75 min)."""
+"""`miras demo-train --out DIR`: reproduce the bundled demo model from a seed (about 95 min)."""
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "train the demo model from scratch on synthetic data (about 75 min on 2 CPU cores)"
+HELP = "train the demo model from scratch on synthetic data (about 95 min on 2 CPU cores)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -90,12 +90,12 @@ def test_the_cards_command_rebuilds_its_recipe():
     add_arguments(parser)
     base = DemoRecipe(seed=3)
     for recipe in (base, with_towers_from_scratch(base), with_pretrained_towers(base), with_image_lessons(base),
-                   replace(base, tower_steps=3000, stage1_steps=50, sam_steps=1500, stage2_steps=7)):
+                   replace(base, tower_steps=3000, stage1_steps=50, sam_steps=700, stage2_steps=7)):
         assert recipe_from(parser.parse_args(recipe_flags(recipe).split())) == recipe, recipe_flags(recipe)
     assert recipe_from(parser.parse_args([])) == DemoRecipe()
     assert recipe_from(parser.parse_args(["--pretrain-towers"])).towers_policy == "all"  # trained on
 
-    stages = training_stages(replace(base, sam_steps=1500))
+    stages = training_stages(base)
     assert stages.index("patch holds") < stages.index("stage 1") < stages.index("captions") < stages.index("SAM alone") < stages.index("stage 2")
     assert "then kept frozen" in stages
     assert "captions" not in training_stages(with_towers_from_scratch(base))

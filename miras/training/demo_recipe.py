@@ -203,8 +203,7 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
         lr=recipe.stage0_lr, warmup_steps=50, eval_every=250, eval_samples=recipe.eval_samples, save_every=100,
         seed=recipe.seed, bf16=recipe.bf16, ce_weight=recipe.ce_weight, **mask_weights,
     )
-    synth = SynthSource(recipe.seed, stage=0, size=recipe.size, obj_answer_share=recipe.obj_answer_share)
-    held_out = SynthSource(recipe.seed + 1000, stage=0, size=recipe.size, obj_answer_share=recipe.obj_answer_share)
+    synth, held_out = _named_dialogues(recipe, 0), _named_dialogues(recipe, 1000)
     train(model, synth, stage0, work / "stage0", eval_source=held_out)
     _captions(model, recipe, stage0, synth, held_out, work, log)
     _sam_alone(model, recipe, stage0, held_out, work, log)
@@ -222,8 +221,7 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
         seed=recipe.seed, bf16=False,
     )
     train(model, PristSource(stage2_data, stage=2), stage2, work / "stage2",
-          eval_source=SynthSource(recipe.seed + 1000, stage=2, size=recipe.size,
-                                  obj_answer_share=recipe.obj_answer_share))
+          eval_source=_named_dialogues(recipe, 1000, stage=2))
     train_minutes = _minutes(work, started)
 
     log(f"evaluating on {recipe.test_images} unseen scenes, turn by turn")
@@ -288,7 +286,6 @@ def _captions(model, recipe: DemoRecipe, stage0, dialogues, held_out, work: Path
 
 def _sam_alone(model, recipe: DemoRecipe, stage0, held_out, work: Path, log: Callable[[str], None]) -> None:
     """SAM trained alone on named dialogues of scenes no other stage sees (seed + 5)."""
-    from miras.training.data import SynthSource
     from miras.training.loop import train
 
     if not recipe.sam_steps:
@@ -297,8 +294,16 @@ def _sam_alone(model, recipe: DemoRecipe, stage0, held_out, work: Path, log: Cal
     # The text loss has nothing to train here (the LLM is frozen).
     settings = replace(stage0, policy="sam", max_steps=recipe.sam_steps, lr=recipe.sam_lr, ce_weight=0.0,
                        eval_every=500)
-    dialogues = SynthSource(recipe.seed + 5, stage=0, size=recipe.size, obj_answer_share=recipe.obj_answer_share)
-    train(model, dialogues, settings, work / "sam", eval_source=held_out)
+    train(model, _named_dialogues(recipe, 5), settings, work / "sam", eval_source=held_out)
+
+
+def _named_dialogues(recipe: DemoRecipe, seed_offset: int, stage: int = 0):
+    """Endless synthetic dialogues from seed `recipe.seed + seed_offset`, their answers naming
+    their target as the recipe asks (`obj_answer_share`)."""
+    from miras.training.data import SynthSource
+
+    return SynthSource(recipe.seed + seed_offset, stage=stage, size=recipe.size,
+                       obj_answer_share=recipe.obj_answer_share)
 
 
 MINUTES_FILE = "train-minutes.json"

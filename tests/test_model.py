@@ -204,9 +204,10 @@ def test_masks_at_the_users_size_are_sams_postprocessing(tiny_model, original_si
     assert torch.equal(ours, sams) and torch.equal(ours_grad, sams_grad)
 
 
-def test_mask_upscaling_ends_in_the_standard_layout_with_the_same_masks(tiny_model):
-    """SAM's upscaling, and so its last GELU, gets contiguous maps (GELU's backward is slow on
-    mixed layouts), and the masks are those of SAM's modules unhooked."""
+def test_mask_decoder_reads_contiguous_tokens_and_maps_with_the_same_masks(tiny_model):
+    """SAM's two-way transformer gets its image tokens contiguous, its upscaling and so its last
+    GELU contiguous maps (strided views made both slow on the CPU), and the masks are those of
+    SAM's modules unhooked."""
     import copy
 
     from miras.modeling.sam import decode_masks
@@ -215,15 +216,24 @@ def test_mask_upscaling_ends_in_the_standard_layout_with_the_same_masks(tiny_mod
     grid = config.embedding_size
     embeddings, prompts = torch.randn(3, config.prompt_dim, grid, grid), torch.randn(3, config.prompt_dim)
     seen = []
-    last_gelu = tiny_model.sam.mask_decoder.output_upscaling[-1]
-    handle = last_gelu.register_forward_pre_hook(lambda module, args: seen.append(args[0].is_contiguous()))
+    decoder = tiny_model.sam.mask_decoder
+    probes = [
+        decoder.transformer.layers[0].register_forward_pre_hook(
+            lambda module, args, kwargs: seen.append(("keys", kwargs["keys"].is_contiguous())),
+            with_kwargs=True,
+        ),
+        decoder.output_upscaling[-1].register_forward_pre_hook(
+            lambda module, args: seen.append(("gelu", args[0].is_contiguous()))
+        ),
+    ]
     try:
         hooked, _ = decode_masks(tiny_model.sam, embeddings, prompts)
     finally:
-        handle.remove()
+        for probe in probes:
+            probe.remove()
     plain_sam = copy.deepcopy(tiny_model.sam)
     for module in plain_sam.modules():
         module._forward_pre_hooks.clear()
     plain, _ = decode_masks(plain_sam, embeddings, prompts)
-    assert seen == [True]
+    assert seen == [("keys", True), ("gelu", True)]
     assert torch.allclose(hooked, plain, atol=1e-5)

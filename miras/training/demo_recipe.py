@@ -351,7 +351,7 @@ def training_stages(recipe: DemoRecipe) -> str:
     return "\n".join(f"{i}. {stage};" if i < len(stages) else f"{i}. {stage}." for i, stage in enumerate(stages, 1))
 
 
-STEP_OPTIONS = ("tower_steps", "stage1_steps", "stage0_steps", "sam_steps", "stage2_steps")  # each a `miras demo-train` option
+STEP_OPTIONS = ("tower_steps", "stage1_steps", "stage0_steps", "refresh_steps", "sam_steps", "stage2_steps")  # each a `miras demo-train` option
 
 
 def recipe_flags(recipe: DemoRecipe) -> str:

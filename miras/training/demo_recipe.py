@@ -76,7 +76,7 @@ class DemoRecipe:
     # (session 8): turn-by-turn cIoU 0.203, against 0.165 for towers trained from scratch with
     # no captions (`with_towers_from_scratch`, the model bundled before).
     caption_steps: int = 600
-    refresh_steps: int = 300
+    refresh_steps: int = 1300
     # SAM trained alone (`sam` policy: image encoder, mask decoder, [SEG] head, alignment) on
     # fresh named dialogues after the captions, the LLM and towers frozen so the naming stays as
     # it is. Measured (session 10, on the model bundled in session 8): teacher-forced cIoU 0.50 /

@@ -77,7 +77,10 @@ class DemoRecipe:
     # no captions (`with_towers_from_scratch`, the model bundled before).
     caption_steps: int = 600
     # 300 left the text loss falling (CE 0.69); 1300 reach 0.52 on unseen dialogues and lift the
-    # turn-by-turn cIoU from 0.208 to 0.292 (session 11, run v10, bundled).
+    # turn-by-turn cIoU from 0.208 to 0.292 (session 11, run v10, bundled). 3000 reach 0.46, flat
+    # from step 2600, and play better (cIoU 0.297, 785 other dialogues 0.263 -> 0.281), but the
+    # masks of the stage-1 template drift (teacher-forced single requests 0.340 -> 0.298;
+    # session 12, run v11, not bundled): the dialogue steps never see that template.
     refresh_steps: int = 1300
     # SAM trained alone (`sam` policy: image encoder, mask decoder, [SEG] head, alignment) on
     # fresh named dialogues after the captions, the LLM and towers frozen so the naming stays as

@@ -200,3 +200,16 @@ def test_cached_steps_make_each_item_once_and_then_read_no_pixels(synth_data, tm
     train(build("tiny", seed=0), source, _settings(max_steps=steps, batch_size=2, save_every=0), tmp_path / "run")
     assert CountingSource.made == len(source)
     assert source.key(5) == source.item(5).key
+
+
+def test_every_nth_item_of_a_mixed_source_comes_from_the_other():
+    from miras.training.data import SynthSource, WithEveryNth
+
+    dialogues, requests = SynthSource(3, stage=0, size=64), SynthSource(3, stage=1, size=64)
+    mixed = WithEveryNth(dialogues, requests, every=4)
+    for index in range(8):
+        expected = requests if index % 4 == 3 else dialogues
+        assert mixed.item(index).turns == expected.item(index).turns
+    assert sum(len(mixed.item(i).turns) == 2 for i in range(8)) >= 2  # the stage-1 requests
+    with pytest.raises(ValueError, match="at least 2"):
+        WithEveryNth(dialogues, requests, every=1)

@@ -9,12 +9,12 @@ HELP = "train the demo model from scratch on synthetic data (about 2 hours on 2 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from miras.checkpoint import BUNDLED
-    from miras.training.demo_recipe import STEP_OPTIONS, DemoRecipe
+    from miras.training.demo_recipe import COUNT_OPTIONS, DemoRecipe
 
     parser.add_argument("--out", default=str(BUNDLED / "demo"), help="where the model goes")
     parser.add_argument("--work", default="runs/demo-train", help="intermediate checkpoints (resumable)")
     parser.add_argument("--seed", type=int, default=0)
-    for name in STEP_OPTIONS:  # the same list recipe_flags writes on the model card
+    for name in COUNT_OPTIONS:  # the same list recipe_flags writes on the model card
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
                             help=f"default: {getattr(DemoRecipe(), name)}")
     variant = parser.add_mutually_exclusive_group()
@@ -27,13 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def recipe_from(args: argparse.Namespace):
-    from miras.training.demo_recipe import STEP_OPTIONS, VARIANTS, DemoRecipe
+    from miras.training.demo_recipe import COUNT_OPTIONS, VARIANTS, DemoRecipe
 
     recipe = DemoRecipe(seed=args.seed)
     for name, make in VARIANTS.items():
         if getattr(args, name.replace("-", "_")):
             recipe = make(recipe)
-    for name in STEP_OPTIONS:
+    for name in COUNT_OPTIONS:
         if getattr(args, name) is not None:
             setattr(recipe, name, getattr(args, name))
     return recipe

@@ -110,6 +110,22 @@ class EndlessSource:
         return list(range(step * batch_size, (step + 1) * batch_size))
 
 
+class WithEveryNth(EndlessSource):
+    """Endless items of `main`, but every `every`-th (i % every == every - 1) from `other`: a
+    second kind of item kept in the mix of a stage, at the same item indices on every run."""
+
+    def __init__(self, main: EndlessSource, other: EndlessSource, every: int) -> None:
+        if every < 2:
+            raise ValueError(f"every must be at least 2 (one item in `every` from `other`), not {every}")
+        self.main, self.other, self.every = main, other, every
+
+    def item(self, index: int) -> Item:
+        return (self.other if index % self.every == self.every - 1 else self.main).item(index)
+
+    def signature(self) -> str:
+        return f"{self.main.signature()}+1/{self.every}:{self.other.signature()}"
+
+
 class SynthSource(EndlessSource):
     """Endless synthetic scenes (miras.synth); item i is always the same scene and dialogue."""
 

@@ -91,6 +91,9 @@ class DemoRecipe:
     # 0.272, single requests 0.322.
     sam_steps: int = 1500
     sam_lr: float = 3e-4
+    # One item in `sam_request_every` of SAM's steps a stage-1 request (0: none), so SAM keeps
+    # the `[SEG]` state of stage 1's template, which the dialogue steps after the captions move.
+    sam_request_every: int = 0
     lesson_batch: int = 16
     lesson_lr: float = 1e-3  # from scratch, as stage 1
     stage1_steps: int = 2000
@@ -290,7 +293,7 @@ def _captions(model, recipe: DemoRecipe, stage0, dialogues, held_out, work: Path
 
 
 def _sam_alone(model, recipe: DemoRecipe, stage0, held_out, work: Path, log: Callable[[str], None]) -> None:
-    """SAM trained alone on named dialogues of scenes no other stage sees (seed + 5)."""
+    """SAM trained alone on the items of `_sam_items`."""
     from miras.training.loop import train
 
     if not recipe.sam_steps:
@@ -299,7 +302,19 @@ def _sam_alone(model, recipe: DemoRecipe, stage0, held_out, work: Path, log: Cal
     # The text loss has nothing to train here (the LLM is frozen).
     settings = replace(stage0, policy="sam", max_steps=recipe.sam_steps, lr=recipe.sam_lr, ce_weight=0.0,
                        eval_every=500)
-    train(model, _named_dialogues(recipe, 5), settings, work / "sam", eval_source=held_out)
+    train(model, _sam_items(recipe), settings, work / "sam", eval_source=held_out)
+
+
+def _sam_items(recipe: DemoRecipe):
+    """SAM's items: named dialogues of scenes no other stage sees (seed + 5), and, if the recipe
+    asks, every `sam_request_every`-th item a stage-1 request on those scenes."""
+    from miras.training.data import SynthSource, WithEveryNth
+
+    dialogues = _named_dialogues(recipe, 5)
+    if not recipe.sam_request_every:
+        return dialogues
+    requests = SynthSource(recipe.seed + 5, stage=1, size=recipe.size)
+    return WithEveryNth(dialogues, requests, recipe.sam_request_every)
 
 
 def _named_dialogues(recipe: DemoRecipe, seed_offset: int, stage: int = 0):
@@ -349,24 +364,27 @@ def training_stages(recipe: DemoRecipe) -> str:
         stages.append(f"captions: every object of a scene, no mask ({recipe.caption_steps} steps), then "
                       f"{recipe.refresh_steps} more dialogue steps")
     if recipe.sam_steps:
-        stages.append(f"SAM alone (image encoder, mask decoder, [SEG] head and alignment) on named dialogues "
+        requests = f", one item in {recipe.sam_request_every} a stage-1 request" if recipe.sam_request_every else ""
+        stages.append(f"SAM alone (image encoder, mask decoder, [SEG] head and alignment) on named dialogues{requests} "
                       f"({recipe.sam_steps} steps; LLM and towers frozen), as pretrained SAM would come")
     stages.append(f"the paper's stage 2 on cached features ({recipe.stage2_steps} steps; mask decoder, "
                   "[SEG] head and alignment only)")
     return "\n".join(f"{i}. {stage};" if i < len(stages) else f"{i}. {stage}." for i, stage in enumerate(stages, 1))
 
 
-STEP_OPTIONS = ("tower_steps", "stage1_steps", "stage0_steps", "refresh_steps", "sam_steps", "stage2_steps")  # each a `miras demo-train` option
+# Each a `miras demo-train` option: the step counts, and how often SAM's steps read a request.
+COUNT_OPTIONS = ("tower_steps", "stage1_steps", "stage0_steps", "refresh_steps", "sam_steps", "sam_request_every",
+                 "stage2_steps")
 
 
 def recipe_flags(recipe: DemoRecipe) -> str:
     """The `miras demo-train` options that rebuild this recipe: the nearest variant, the seed and
-    any step counts changed from it (the card lists every field below them)."""
+    any counts changed from it (the card lists every field below them)."""
     base = DemoRecipe(seed=recipe.seed)
     variants = {"": base} | {f"--{name}": make(base) for name, make in VARIANTS.items()}
     fields = asdict(recipe)
     flag, variant = min(variants.items(), key=lambda kv: sum(v != fields[k] for k, v in asdict(kv[1]).items()))
-    steps = [f"--{name.replace('_', '-')} {fields[name]}" for name in STEP_OPTIONS if fields[name] != getattr(variant, name)]
+    steps = [f"--{name.replace('_', '-')} {fields[name]}" for name in COUNT_OPTIONS if fields[name] != getattr(variant, name)]
     return " ".join(filter(None, [flag, f"--seed {recipe.seed}", *steps]))
 
 

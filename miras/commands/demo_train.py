@@ -1,10 +1,10 @@
-"""`miras demo-train --out DIR`: reproduce the bundled demo model from a seed (about 2 hours)."""
+"""`miras demo-train --out DIR`: reproduce the bundled demo model from a seed (about 3 hours)."""
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "train the demo model from scratch on synthetic data (about 2 hours on 2 CPU cores)"
+HELP = "train the demo model from scratch on synthetic data (about 3 hours on 2 CPU cores)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

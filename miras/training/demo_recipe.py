@@ -183,7 +183,7 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
     from miras.evaluate import evaluate
     from miras.presets import demo
     from miras.synth import generate
-    from miras.training.data import PristSource, SynthSource
+    from miras.training.data import PristSource
     from miras.training.loop import train
     from miras.training.settings import TrainSettings
 
@@ -202,8 +202,7 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
         lr=recipe.stage1_lr, warmup_steps=50, eval_every=200, eval_samples=recipe.eval_samples, save_every=100,
         seed=recipe.seed, bf16=recipe.bf16, ce_weight=recipe.ce_weight, **mask_weights,
     )
-    train(model, SynthSource(recipe.seed, stage=1, size=recipe.size), stage1, work / "stage1",
-          eval_source=SynthSource(recipe.seed + 1000, stage=1, size=recipe.size))
+    train(model, _single_requests(recipe, 0), stage1, work / "stage1", eval_source=_single_requests(recipe, 1000))
     _minutes(work, started)
     started = time.time()
 
@@ -310,13 +309,20 @@ def _sam_alone(model, recipe: DemoRecipe, stage0, held_out, work: Path, log: Cal
 def _sam_items(recipe: DemoRecipe):
     """SAM's items: named dialogues of scenes no other stage sees (seed + 5), and, if the recipe
     asks, every `sam_request_every`-th item a stage-1 request on those scenes."""
-    from miras.training.data import SynthSource, WithEveryNth
+    from miras.training.data import WithEveryNth
 
     dialogues = _named_dialogues(recipe, 5)
     if not recipe.sam_request_every:
         return dialogues
-    requests = SynthSource(recipe.seed + 5, stage=1, size=recipe.size)
-    return WithEveryNth(dialogues, requests, recipe.sam_request_every)
+    return WithEveryNth(dialogues, _single_requests(recipe, 5), recipe.sam_request_every)
+
+
+def _single_requests(recipe: DemoRecipe, seed_offset: int):
+    """Endless stage-1 requests (`Please segment X.` / `Sure, it is [OBJ]X[SEG].`) from seed
+    `recipe.seed + seed_offset`."""
+    from miras.training.data import SynthSource
+
+    return SynthSource(recipe.seed + seed_offset, stage=1, size=recipe.size)
 
 
 def _named_dialogues(recipe: DemoRecipe, seed_offset: int, stage: int = 0):

@@ -90,7 +90,7 @@ def test_the_cards_command_rebuilds_its_recipe():
     add_arguments(parser)
     base = DemoRecipe(seed=3)
     for recipe in (base, with_towers_from_scratch(base), with_pretrained_towers(base), with_image_lessons(base),
-                   replace(base, tower_steps=3000, stage1_steps=50, refresh_steps=900, sam_steps=700,
+                   replace(base, tower_steps=2000, stage1_steps=50, refresh_steps=900, sam_steps=700,
                            sam_request_every=3, stage2_steps=7)):
         assert recipe_from(parser.parse_args(recipe_flags(recipe).split())) == recipe, recipe_flags(recipe)
     assert recipe_from(parser.parse_args([])) == DemoRecipe()

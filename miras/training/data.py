@@ -139,12 +139,7 @@ class SynthSource(EndlessSource):
         return f"synth-{self.seed}-{index}"
 
     def item(self, index: int) -> Item:
-        from miras.synth import generate_sample
-
-        rng = np.random.default_rng([self.seed, index])
-        image, annotation, samples = generate_sample(
-            rng, self.domain, self.size, obj_answer_share=self.obj_answer_share
-        )
+        rng, (image, annotation, samples) = self._generate(index)
         sample = samples[int(rng.integers(len(samples)))]
         item = item_from(sample, image, annotation, self.stage, self.key(index))
         if item is None:  # synthetic dialogues always end in one [SEG]
@@ -153,3 +148,13 @@ class SynthSource(EndlessSource):
 
     def signature(self) -> str:
         return f"synth-{self.seed}-{self.domain}-{self.size}-{self.obj_answer_share}-s{self.stage}"
+
+    def annotation(self, index: int) -> dict:
+        """The labelme annotation of item `index`'s scene: every object and part, not only its target."""
+        return self._generate(index)[1][1]
+
+    def _generate(self, index: int):
+        from miras.synth import generate_sample
+
+        rng = np.random.default_rng([self.seed, index])
+        return rng, generate_sample(rng, self.domain, self.size, obj_answer_share=self.obj_answer_share)

@@ -1,0 +1,106 @@
+"""Where do the [SEG] masks go wrong? `python benchmarks/mask_errors.py --json`
+
+Teacher-forced (the ground-truth turns are the input, so the answer names its target), each
+held-out dialogue's [SEG] mask is matched against every object and every part of its scene: the
+candidate it overlaps best (IoU) says where it went.
+- `on_target`: that candidate is the target;
+- `wrong_extent`: the right object, the wrong extent (a part for the whole, or another part);
+- `other_object`: another object, or one of its parts;
+- `empty`: no pixel at all.
+Split by whole objects and parts, with the mean IoU when on target. A model that finds the named
+thing but draws it badly and one that draws another thing well need different fixes; cIoU
+alone does not tell them apart. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+
+OUTCOMES = ("on_target", "wrong_extent", "other_object", "empty")
+SAME = 0.9  # two masks with IoU above this are the same region
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def scene_regions(annotation: dict) -> dict[str, np.ndarray]:
+    """Every labelled region of a synthetic scene, by label, and every whole object, by its id
+    ("obj02": the union of its parts)."""
+    from miras.prist import focus_mask
+
+    labels = {str(shape["label"]) for shape in annotation["shapes"]}
+    objects = {label.split()[0] for label in labels}
+    return {name: focus_mask(annotation, name) for name in sorted(labels | objects)}
+
+
+def outcome(predicted: np.ndarray, target: np.ndarray, regions: dict[str, np.ndarray]) -> str:
+    """Which of OUTCOMES a predicted mask is, given its target and the scene's regions."""
+    if not predicted.any():
+        return "empty"
+    best = max(regions, key=lambda name: iou(predicted, regions[name]))
+    if iou(regions[best], target) > SAME:
+        return "on_target"
+    return "wrong_extent" if best.split()[0] == owner(target, regions) else "other_object"
+
+
+def owner(target: np.ndarray, regions: dict[str, np.ndarray]) -> str:
+    """The id of the object the target belongs to: the whole object that covers most of it."""
+    return max((name for name in regions if " " not in name), key=lambda name: (regions[name] & target).sum())
+
+
+def target_kind(target: np.ndarray, regions: dict[str, np.ndarray]) -> str:
+    """"whole" if the target is a whole object, "part" if it is a part of one."""
+    return "whole" if iou(target, regions[owner(target, regions)]) > SAME else "part"
+
+
+def summarise(rows: list[tuple[str, str, float]]) -> dict:
+    """rows of (kind, outcome, IoU) -> per kind: n, the share of each outcome, the mean IoU on
+    target and overall."""
+    figures = {}
+    for kind in sorted({row[0] for row in rows}):
+        mine = [row for row in rows if row[0] == kind]
+        on_target = [value for _, result, value in mine if result == "on_target"]
+        figures[kind] = {"n": len(mine)} | {
+            result: sum(r == result for _, r, _ in mine) / len(mine) for result in OUTCOMES
+        } | {
+            "iou_on_target": float(np.mean(on_target)) if on_target else None,
+            "iou": float(np.mean([value for _, _, value in mine])),
+        }
+    return figures
+
+
+def mask_errors(model, source, count: int) -> dict:
+    import torch
+    from image_use import seg_masks  # benchmarks/ is on the path when this file runs as a script
+
+    rows = []
+    with torch.no_grad():
+        for index in range(count):
+            item = source.item(index)
+            regions = scene_regions(source.annotation(index))
+            predicted, targets = seg_masks(model, item, item.image)
+            predicted, target = predicted[0].cpu().numpy().astype(bool), targets[0].cpu().numpy().astype(bool)
+            rows.append((target_kind(target, regions), outcome(predicted, target, regions), iou(predicted, target)))
+    return summarise(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from heldout import parse
+
+    import miras
+    from miras.training.data import SynthSource
+
+    args = parse(__doc__, argv)
+    model = miras.load(args.model).float().eval()
+    source = SynthSource(args.seed, stage=0, size=128, obj_answer_share=1.0)
+    figures = {"model": args.model} | mask_errors(model, source, args.dialogues)
+    print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

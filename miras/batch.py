@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,11 +47,17 @@ def views_for(model, image: np.ndarray) -> ImageViews:
 
 
 def make_example(
-    model, image: np.ndarray, turns: Sequence[tuple[str, str]], masks: Sequence[np.ndarray]
+    model,
+    image: np.ndarray,
+    turns: Sequence[tuple[str, str]],
+    masks: Sequence[np.ndarray],
+    unsupervised: Collection[int] = (),
 ) -> Example:
-    """One training example; `masks` holds one (H, W) mask per [SEG] in the dialogue, in order."""
+    """One training example; `masks` holds one (H, W) mask per [SEG] in the dialogue, in order;
+    the replies at turn indices `unsupervised` are context, not targets."""
     views = views_for(model, image)
-    encoded = encode_dialogue(model.tokenizer, model.token_ids, turns, system=model.config.system_prompt)
+    encoded = encode_dialogue(model.tokenizer, model.token_ids, turns, system=model.config.system_prompt,
+                              unsupervised=unsupervised)
     n_seg = encoded.input_ids.count(model.token_ids.seg)
     if n_seg != len(masks):
         raise DataError(f"the dialogue has {n_seg} [SEG] tokens but {len(masks)} masks were given")

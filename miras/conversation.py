@@ -9,7 +9,7 @@ which is off by one on some tokenizers).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -80,8 +80,10 @@ def encode_dialogue(
     turns: Sequence[tuple[str, str]],
     *,
     system: str,
+    unsupervised: Collection[int] = (),
 ) -> EncodedDialogue:
-    """Input ids and labels of a whole dialogue; every assistant reply is supervised."""
+    """Input ids and labels of a whole dialogue; every assistant reply is supervised except
+    the turns (indices into `turns`) in `unsupervised`, which are context only."""
     validate_turns(turns)
     input_ids: list[int] = []
     labels: list[int] = []
@@ -91,6 +93,6 @@ def encode_dialogue(
             labels += [IGNORE_INDEX] * len(piece)
         else:
             piece = assistant_ids(tokenizer, ids, text)
-            labels += piece
+            labels += [IGNORE_INDEX] * len(piece) if i in unsupervised else piece
         input_ids += piece
     return EncodedDialogue(input_ids=input_ids, labels=labels)

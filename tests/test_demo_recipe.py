@@ -17,7 +17,7 @@ from miras.training.demo_recipe import (
 def toy_recipe() -> DemoRecipe:
     return DemoRecipe(
         corpus_scenes=20, vocab_size=320, tower_steps=2, tower_batch=2, stage1_steps=2, stage1_batch=2,
-        stage0_steps=2, stage0_batch=2, caption_steps=2, refresh_steps=2, sam_steps=2, sam_request_every=2, lesson_batch=2, stage2_steps=2,
+        stage0_steps=2, stage0_batch=2, caption_steps=2, refresh_steps=2, history_steps=2, sam_steps=2, sam_request_every=2, lesson_batch=2, stage2_steps=2,
         stage2_batch=2, stage2_images=2, test_images=2, eval_samples=2,
     )
 
@@ -35,15 +35,16 @@ def test_demo_recipe_writes_a_loadable_model_with_its_card(tmp_path):
     assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(scores))
     card = (out / "README.md").read_text()
     assert "synthetic scenes only" in card and "`stage1_steps` = 2" in card and "`miras demo-train --seed 0" in card
+    assert "wrong earlier answers" in card and "--history-steps 2" in card
     model = miras.load(out)
     assert model.chat(__import__("numpy").zeros((40, 60, 3), "uint8")).send("Show me the red ring.").text
 
     # The stages ran in order, and the pre-trained towers stayed as they were.
     finished = [(work / run / "train-log.jsonl").stat().st_mtime_ns
-                for run in ("stage1", "stage0", "lesson-caption", "stage0-refresh", "sam", "stage2")]
+                for run in ("stage1", "stage0", "lesson-caption", "stage0-refresh", "stage0-history", "sam", "stage2")]
     assert finished == sorted(finished)
     # SAM alone trained SAM's image encoder and left the LLM (its naming) as it was.
-    before, after = (load_file(str(work / run / "model.safetensors")) for run in ("stage0-refresh", "sam"))
+    before, after = (load_file(str(work / run / "model.safetensors")) for run in ("stage0-history", "sam"))
     llm = [k for k in before if k.startswith("llm.")]
     assert llm and all(torch.equal(before[k], after[k]) for k in llm)
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("sam.image_encoder."))

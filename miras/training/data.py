@@ -30,6 +30,7 @@ class Item:
     image: np.ndarray
     turns: list[tuple[str, str]]
     masks: list[np.ndarray]
+    unsupervised: tuple[int, ...] = ()  # turn indices of replies given as context, not learned
 
 
 def alignment_turns(sample: PristSample) -> list[tuple[str, str]]:

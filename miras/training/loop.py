@@ -134,7 +134,7 @@ def _step(net, model, optimizer, params, source, settings, step, dist, cache) ->
 
 
 def _batch(model, items):
-    return collate([make_example(model, it.image, it.turns, it.masks) for it in items])
+    return collate([make_example(model, it.image, it.turns, it.masks, it.unsupervised) for it in items])
 
 
 def _cached_batch(cache: FeatureCache, source, indices: list[int], device) -> CachedBatch:

@@ -86,11 +86,13 @@ def turn_figures(model, image, repeats: int) -> dict:
     }
 
 
-def train_figures(model, repeats: int) -> dict:
-    """A stage-2 step on cached features vs the full forward, both with backward and AdamW."""
+def train_figures(model, repeats: int, compile: bool = False) -> dict:
+    """A stage-2 step on cached features vs the full forward, both with backward and AdamW;
+    with `compile`, both as `miras train --compile` runs them (keys end in `_compiled`)."""
     from miras.batch import collate, make_example
     from miras.synth import generate
     from miras.trainable import apply_policy
+    from miras.training.compiled import compiled
     from miras.training.data import PristSource
     from miras.training.feature_cache import CachedBatch, FeatureCache
     from miras.training.loop import make_optimizer
@@ -117,17 +119,19 @@ def train_figures(model, repeats: int) -> dict:
         def cached() -> None:
             step(lambda: cached_batch)
 
-        # Interleaved after a warm-up, so a machine that speeds up or slows down mid-run moves
-        # both figures alike.
-        full(), cached()
-        full_times, cached_times = [], []
-        for _ in range(repeats):
-            full_times.append(_median_ms(full, 1))
-            cached_times.append(_median_ms(cached, 3))
+        with compiled(model, compile):
+            # Interleaved after a warm-up (for `compile`, compiling), so a machine that speeds up
+            # or slows down mid-run moves both figures alike.
+            full(), cached()
+            full_times, cached_times = [], []
+            for _ in range(repeats):
+                full_times.append(_median_ms(full, 1))
+                cached_times.append(_median_ms(cached, 3))
         full_ms, cached_ms = statistics.median(full_times), statistics.median(cached_times)
     model.eval()
-    return {"train_step_ms_full": full_ms, "train_step_ms_cached": cached_ms,
-            "train_speedup_from_feature_cache": full_ms / cached_ms, "train_batch": TRAIN_BATCH}
+    suffix = "_compiled" if compile else ""
+    return {f"train_step_ms_full{suffix}": full_ms, f"train_step_ms_cached{suffix}": cached_ms,
+            f"train_speedup_from_feature_cache{suffix}": full_ms / cached_ms, "train_batch": TRAIN_BATCH}
 
 
 @torch.no_grad()
@@ -201,6 +205,7 @@ def main() -> None:
     figures |= turn_figures(model, image, args.repeats)
     figures |= decoder_figures(model, args.repeats)
     figures |= train_figures(model, args.repeats)
+    figures |= train_figures(model, args.repeats, compile=True)
     figures |= store_figures(args.repeats)
     figures |= {"chat_peak_rss_mb": peak_rss_mb("chat"), "train_peak_rss_mb": peak_rss_mb("train")}
     print(json.dumps(figures, indent=None if args.json else 2))

@@ -19,6 +19,7 @@ def toy_recipe() -> DemoRecipe:
         corpus_scenes=20, vocab_size=320, tower_steps=2, tower_batch=2, stage1_steps=2, stage1_batch=2,
         stage0_steps=2, stage0_batch=2, caption_steps=2, refresh_steps=2, history_steps=2, sam_steps=2, sam_request_every=2, lesson_batch=2, stage2_steps=2,
         stage2_batch=2, stage2_images=2, test_images=2, eval_samples=2,
+        compile=False,  # compiling each stage would take minutes; tests/test_compiled_training.py covers it
     )
 
 
@@ -92,7 +93,7 @@ def test_the_cards_command_rebuilds_its_recipe():
     base = DemoRecipe(seed=3)
     for recipe in (base, with_towers_from_scratch(base), with_pretrained_towers(base), with_image_lessons(base),
                    replace(base, tower_steps=2000, stage1_steps=50, refresh_steps=900, sam_steps=700,
-                           sam_request_every=3, stage2_steps=7)):
+                           sam_request_every=3, stage2_steps=7), replace(base, compile=False)):
         assert recipe_from(parser.parse_args(recipe_flags(recipe).split())) == recipe, recipe_flags(recipe)
     assert recipe_from(parser.parse_args([])) == DemoRecipe()
     assert recipe_from(parser.parse_args(["--pretrain-towers"])).towers_policy == "all"  # trained on

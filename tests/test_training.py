@@ -165,7 +165,10 @@ def test_two_gloo_processes_match_one_at_the_same_global_batch(synth_data, tmp_p
             # Softmax ignores a key bias: its gradient is rounding noise, which Adam scales up to
             # lr-sized steps in either run.
             continue
-        torch.testing.assert_close(one[key], two[key], rtol=1e-4, atol=1e-5, msg=key)
+        # Adam's steps here move weights by ~2e-2; gradients summed over two half batches round
+        # differently, and Adam turns that into up to ~2e-5 (torch 2.14.1's x86 kernels). Any real
+        # DDP fault (unsynchronised or unscaled gradients) moves weights by a share of a step.
+        torch.testing.assert_close(one[key], two[key], rtol=1e-4, atol=5e-5, msg=key)
 
 
 def test_a_runs_loss_weights_do_not_leak_into_the_saved_config(synth_data, tmp_path):

@@ -17,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name in COUNT_OPTIONS:  # the same list recipe_flags writes on the model card
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
                             help=f"default: {getattr(DemoRecipe(), name)}")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="run every stage eagerly (torch.compile needs a C++ compiler; the numbers are the same)")
     variant = parser.add_mutually_exclusive_group()
     variant.add_argument("--towers-from-scratch", action="store_true",
                          help="the model bundled before: towers trained from random init, no captions (weaker)")
@@ -29,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def recipe_from(args: argparse.Namespace):
     from miras.training.demo_recipe import COUNT_OPTIONS, VARIANTS, DemoRecipe
 
-    recipe = DemoRecipe(seed=args.seed)
+    recipe = DemoRecipe(seed=args.seed, compile=not args.no_compile)
     for name, make in VARIANTS.items():
         if getattr(args, name.replace("-", "_")):
             recipe = make(recipe)

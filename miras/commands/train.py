@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-every", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the model's parts: after a minute or two of compiling, steps are about 20%% faster")
     parser.add_argument("--no-feature-cache", action="store_true", help="stage 2: always run the full forward")
     parser.add_argument("--device", default=None)
 
@@ -65,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         save_every=args.save_every,
         seed=args.seed,
         bf16=args.bf16,
+        compile=args.compile,
         feature_cache=not args.no_feature_cache,
     )
     model = initial_model(args.init)

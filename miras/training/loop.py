@@ -15,6 +15,7 @@ from miras.checkpoint import save_pretrained
 from miras.metrics import MaskMeter
 from miras.progress import progress_bar
 from miras.trainable import apply_policy, merge_lora
+from miras.training.compiled import compiled
 from miras.training.data import item_key
 from miras.training.distributed import Distributed
 from miras.training.feature_cache import CachedBatch, CachedItem, FeatureCache, compute_item
@@ -50,7 +51,7 @@ def train(
     (config, tokenizer, weights) and `metrics.json` to `out`. Returns the last metrics.
     """
     out = Path(out)
-    with _loss_weights(model, settings):
+    with _loss_weights(model, settings), compiled(model, settings.compile):
         metrics, dist = _train(model, source, settings, out, eval_source, cache_dir, device, on_progress, should_stop)
     if dist.is_main:  # after the run's loss weights are undone, so config.json keeps the model's
         merge_lora(model)
@@ -183,6 +184,13 @@ def _eval_items(source, count: int) -> list:
 def evaluate_masks(model, items, cache: FeatureCache | None = None) -> dict:
     """Teacher-forced mask quality (the GT dialogue in, the [SEG] mask out): cIoU, gIoU, ..."""
     model.eval()
+    # Eager even inside a compiled run: a few dozen forward passes would not repay compiling
+    # their inference graphs.
+    with torch.compiler.set_stance("force_eager"):
+        return _evaluate_masks(model, items, cache)
+
+
+def _evaluate_masks(model, items, cache: FeatureCache | None) -> dict:
     meter = MaskMeter()
     for item in items:
         c = cache.get(item) if cache else compute_item(model, item.image, item.turns, item.masks)

@@ -1,4 +1,4 @@
-"""`TrainSettings.compile`: a compiled run trains exactly as an eager one and leaves the model eager."""
+"""`TrainSettings.compile`: a compiled run trains as an eager one does and leaves the model eager."""
 
 from __future__ import annotations
 

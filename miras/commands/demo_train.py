@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
                             help=f"default: {getattr(DemoRecipe(), name)}")
     parser.add_argument("--no-compile", action="store_true",
-                        help="run every stage eagerly (torch.compile needs a C++ compiler; the numbers are the same)")
+                        help="run every stage eagerly (torch.compile needs a C++ compiler; results match up to float rounding)")
     variant = parser.add_mutually_exclusive_group()
     variant.add_argument("--towers-from-scratch", action="store_true",
                          help="the model bundled before: towers trained from random init, no captions (weaker)")

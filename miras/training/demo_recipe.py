@@ -133,7 +133,8 @@ class DemoRecipe:
     eval_samples: int = 64  # held-out dialogues of each periodic teacher-forced evaluation
     bf16: bool = True
     # torch.compile in every training stage (miras.training.compiled): a minute or two of
-    # compiling per stage for steps about a quarter shorter. The same numbers up to float noise.
+    # compiling per stage; in session 16's shortened recipe the refresh took 13% less time and
+    # SAM's stage 26% less. The same losses up to float rounding.
     compile: bool = True
 
 

@@ -3,8 +3,9 @@
     python benchmarks/full_size.py --json                       # miras-7b, cuda, bf16
     python benchmarks/full_size.py --preset tiny --device cpu   # the same script, checked on a laptop
 
-Prints the peak GPU memory, each turn's latency, and `run.py`'s turn figures (the last turn of a
-4-turn chat with the image features and KV cache kept vs a fresh chat) as one JSON object.
+Prints the peak GPU memory, each turn's latency, `run.py`'s turn figures (the last turn of a
+4-turn chat with the image features and KV cache kept vs a fresh chat) and its stage-2 figures (a
+step of 16 on cached features vs the full forward, policy `paper`) as one JSON object.
 Random weights: the figures are about size and speed, not answers (generation runs to the
 token limit).
 """
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--dtype", default="bfloat16", choices=("bfloat16", "float16", "float32"))
     parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--train-repeats", type=int, default=3, help="stage-2 step timings (0: skip them)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
@@ -65,7 +67,8 @@ def main() -> None:
         if cuda:
             torch.cuda.synchronize()
         turns.append({"seconds": time.perf_counter() - t, "masks": len(reply.masks)})
-    from run import turn_figures  # benchmarks/ is on the path when this file runs as a script
+    # benchmarks/ is on the path when this file runs as a script
+    from run import train_figures, turn_figures
 
     cache = turn_figures(model, image, repeats=3)
     figures = {
@@ -73,6 +76,8 @@ def main() -> None:
         "build_seconds": build_s, "tokens_in_context": len(chat.token_ids), "turns": turns,
         "turn_cache": cache,
     }
+    if args.train_repeats:
+        figures["stage2_step"] = train_figures(model, args.train_repeats)
     if cuda:
         figures |= {"weights_gib": weights_gb, "peak_gib": torch.cuda.max_memory_allocated() / 2**30,
                     "gpu": torch.cuda.get_device_name(device)}

@@ -87,8 +87,9 @@ def turn_figures(model, image, repeats: int) -> dict:
 
 
 def train_figures(model, repeats: int, compile: bool = False) -> dict:
-    """A stage-2 step on cached features vs the full forward, both with backward and AdamW;
-    with `compile`, both as `miras train --compile` runs them (keys end in `_compiled`)."""
+    """A stage-2 step on cached features vs the full forward, both with backward and AdamW, on
+    the model's device; with `compile`, both as `miras train --compile` runs them (keys end in
+    `_compiled`)."""
     from miras.batch import collate, make_example
     from miras.synth import generate
     from miras.trainable import apply_policy
@@ -104,7 +105,7 @@ def train_figures(model, repeats: int, compile: bool = False) -> dict:
         source = PristSource(generate(Path(tmp) / "data", TRAIN_BATCH, seed=5, size=128), stage=2)
         items = [source.item(i) for i in range(TRAIN_BATCH)]
         cache = FeatureCache(Path(tmp) / "cache", model, source.signature())
-        cached_batch = CachedBatch([cache.get(it) for it in items])
+        cached_batch = CachedBatch([cache.get(it).to(model.device) for it in items])
         # The optimizer the training loop uses, for both: the baseline is the full forward, not a slower update.
         optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad], TrainSettings(lr=1e-5))
 
@@ -112,6 +113,8 @@ def train_figures(model, repeats: int, compile: bool = False) -> dict:
             optimizer.zero_grad()
             model(batch_fn()).loss.backward()
             optimizer.step()
+            if model.device.type == "cuda":
+                torch.cuda.synchronize(model.device)  # time the work, not its launch
 
         def full() -> None:
             step(lambda: collate([make_example(model, i.image, i.turns, i.masks) for i in items]))

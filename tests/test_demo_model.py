@@ -104,3 +104,18 @@ def test_demo_model_answers_at_the_size_of_the_users_image(demo_model):
     reply = demo_model.chat(bigger).send(sample.dialogue[0].text)
     assert "[SEG]" in reply.raw and len(reply.masks) == 1
     assert reply.masks[0].shape == bigger.shape[:2] and reply.masks[0].any()
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_demo_model_loaded_in_half_precision_draws_the_masks_of_full_precision(demo_model, dtype):
+    """`miras.load(..., dtype=torch.bfloat16)`, as on a GPU, answers with the same masks (SAM's
+    positional encoding once failed on any dtype but float32 at the first [SEG])."""
+    import torch
+
+    half = miras.load("demo", dtype=getattr(torch, dtype))
+    for image, sample, _, _ in _unseen_requests(4):
+        ours = half.chat(image).send(sample.dialogue[0].text)
+        full = demo_model.chat(image).send(sample.dialogue[0].text)
+        assert len(ours.masks) == len(full.masks) == 1
+        overlap = (ours.masks[0] & full.masks[0]).sum() / max((ours.masks[0] | full.masks[0]).sum(), 1)
+        assert overlap > 0.9, f"{dtype} mask IoU {overlap:.2f} with the float32 mask"

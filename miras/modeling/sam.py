@@ -101,12 +101,28 @@ def decode_masks(
     # its own image with SAM's code unchanged (x + 0 == x: the same numbers as per image).
     logits, iou = sam.mask_decoder(
         image_embeddings=embedding.new_zeros((1, *embedding.shape[1:])),
-        image_pe=sam.prompt_encoder.get_dense_pe(),
+        image_pe=dense_positional_encoding(sam),
         sparse_prompt_embeddings=prompts.unsqueeze(1),
         dense_prompt_embeddings=dense,
         multimask_output=False,
     )
     return logits[:, 0], iou[:, 0]
+
+
+def dense_positional_encoding(sam: nn.Module) -> torch.Tensor:
+    """SAM's `prompt_encoder.get_dense_pe()`, also for a model cast to bf16 or fp16.
+
+    segment-anything multiplies a float32 grid by its Gaussian matrix, which raises a dtype
+    error once the model is cast (`miras.load(..., dtype=torch.bfloat16)` failed at its first
+    mask). The encoding is computed from a float32 copy of the matrix, then cast."""
+    encoder = sam.prompt_encoder
+    matrix = encoder.pe_layer.positional_encoding_gaussian_matrix
+    if matrix.dtype == torch.float32:
+        return encoder.get_dense_pe()
+    pe = torch.func.functional_call(
+        encoder.pe_layer, {"positional_encoding_gaussian_matrix": matrix.float()}, (encoder.image_embedding_size,)
+    )
+    return pe.unsqueeze(0).to(matrix.dtype)
 
 
 def masks_at_original_size(

@@ -29,6 +29,11 @@ class CachedItem:
     masks: torch.Tensor  # (n_seg, H, W) targets
     input_size: tuple[int, int]
 
+    def to(self, device) -> CachedItem:
+        """The same entry on `device` (entries are read from disk onto the CPU)."""
+        return CachedItem(self.sam_embedding.to(device), self.hidden.to(device), self.ids.to(device),
+                          self.masks.to(device), self.input_size)
+
 
 @dataclass
 class CachedBatch:

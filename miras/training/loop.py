@@ -18,7 +18,7 @@ from miras.trainable import apply_policy, merge_lora
 from miras.training.compiled import compiled
 from miras.training.data import item_key
 from miras.training.distributed import Distributed
-from miras.training.feature_cache import CachedBatch, CachedItem, FeatureCache, compute_item
+from miras.training.feature_cache import CachedBatch, FeatureCache, compute_item
 from miras.training.schedule import lr_factor
 from miras.training.settings import TrainSettings
 from miras.training.state import restore_state, save_state
@@ -140,17 +140,7 @@ def _batch(model, items):
 
 def _cached_batch(cache: FeatureCache, source, indices: list[int], device) -> CachedBatch:
     """The step's entries by key: items (pixels) are made only for entries not cached yet."""
-    return CachedBatch([_to(cache.lookup(item_key(source, i), lambda i=i: source.item(i)), device) for i in indices])
-
-
-def _to(item: CachedItem, device) -> CachedItem:
-    return CachedItem(
-        sam_embedding=item.sam_embedding.to(device),
-        hidden=item.hidden.to(device),
-        ids=item.ids.to(device),
-        masks=item.masks.to(device),
-        input_size=item.input_size,
-    )
+    return CachedBatch([cache.lookup(item_key(source, i), lambda i=i: source.item(i)).to(device) for i in indices])
 
 
 def _autocast(enabled: bool, device: torch.device):
@@ -194,7 +184,7 @@ def _evaluate_masks(model, items, cache: FeatureCache | None) -> dict:
     meter = MaskMeter()
     for item in items:
         c = cache.get(item) if cache else compute_item(model, item.image, item.turns, item.masks)
-        c = _to(c, model.device)
+        c = c.to(model.device)
         prompts = model.seg_prompts(c.hidden, c.ids)
         size = tuple(c.masks.shape[-2:])
         masks, _ = model.predict_masks(c.sam_embedding[None], prompts, c.input_size, size)

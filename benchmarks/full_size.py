@@ -76,11 +76,14 @@ def main() -> None:
         "build_seconds": build_s, "tokens_in_context": len(chat.token_ids), "turns": turns,
         "turn_cache": cache,
     }
-    if args.train_repeats:
-        figures["stage2_step"] = train_figures(model, args.train_repeats)
-    if cuda:
+    if cuda:  # the chat's peak, before any training step
         figures |= {"weights_gib": weights_gb, "peak_gib": torch.cuda.max_memory_allocated() / 2**30,
                     "gpu": torch.cuda.get_device_name(device)}
+        torch.cuda.reset_peak_memory_stats()
+    if args.train_repeats:
+        figures["stage2_step"] = train_figures(model, args.train_repeats)
+        if cuda:
+            figures["stage2_step"]["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
     print(json.dumps(figures, indent=None if args.json else 2))
 
 

@@ -8,7 +8,7 @@ lessons first make it look:
      scene, answered with its colour, which only the image holds.
 A third, `CaptionSource`, asks for every object of a scene ("Which things are visible here?"), as
 LLaVA's captions align a projector: with pre-trained towers kept frozen, it is the first lesson
-measured to carry into the dialogues (README, session 7).
+measured to carry into the dialogues (docs/demo-model-log.md, session 7).
 All three are endless train-loop sources (`item`, `indices`, `signature`), deterministic per
 (seed, index). The bundled recipe (`miras demo-train`) runs the captions; `--image-lessons` runs
 the first two instead (DemoRecipe says why).

@@ -7,7 +7,9 @@ candidate it overlaps best (IoU) says where it went.
 - `wrong_extent`: the right object, the wrong extent (a part for the whole, or another part);
 - `other_object`: another object, or one of its parts;
 - `empty`: no pixel at all.
-Split by whole objects and parts, with the mean IoU when on target. A model that finds the named
+Split by whole objects and parts, with the mean IoU when on target, and again (`by_colour`) by
+whether another object of the scene has the target's colour: a model that finds things by
+colour alone does well only where the colour is the target's own. A model that finds the named
 thing but draws it badly and one that draws another thing well need different fixes; cIoU
 alone does not tell them apart. Prints one JSON object.
 """
@@ -52,6 +54,14 @@ def owner(target: np.ndarray, regions: dict[str, np.ndarray]) -> str:
     return max((name for name in regions if " " not in name), key=lambda name: (regions[name] & target).sum())
 
 
+def colour_shared(target: np.ndarray, regions: dict[str, np.ndarray]) -> bool:
+    """Does another object of the scene have the colour of the target's object? (Labels read
+    "obj02 red house walls".)"""
+    colours = {name.split()[0]: name.split()[1] for name in regions if " " in name}
+    mine = colours[owner(target, regions)]
+    return sum(colour == mine for colour in colours.values()) > 1
+
+
 def target_kind(target: np.ndarray, regions: dict[str, np.ndarray]) -> str:
     """"whole" if the target is a whole object, "part" if it is a part of one."""
     return "whole" if iou(target, regions[owner(target, regions)]) > SAME else "part"
@@ -77,15 +87,17 @@ def mask_errors(model, source, count: int) -> dict:
     import torch
     from image_use import seg_masks  # benchmarks/ is on the path when this file runs as a script
 
-    rows = []
+    rows, by_colour = [], {"shared": [], "own": []}
     with torch.no_grad():
         for index in range(count):
             item = source.item(index)
             regions = scene_regions(source.annotation(index))
             predicted, targets = seg_masks(model, item, item.image)
             predicted, target = predicted[0].cpu().numpy().astype(bool), targets[0].cpu().numpy().astype(bool)
-            rows.append((target_kind(target, regions), outcome(predicted, target, regions), iou(predicted, target)))
-    return summarise(rows)
+            row = (target_kind(target, regions), outcome(predicted, target, regions), iou(predicted, target))
+            rows.append(row)
+            by_colour["shared" if colour_shared(target, regions) else "own"].append(row)
+    return summarise(rows) | {"by_colour": {key: summarise(value) for key, value in by_colour.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,18 @@ def test_each_outcome_is_told_apart():
     assert mask_errors.target_kind(walls, regions) == "part"
 
 
+def test_a_colour_is_shared_only_when_another_object_has_it():
+    regions = _regions()
+    walls, ring = regions["obj01 red house walls"], regions["obj02"]
+    assert not mask_errors.colour_shared(walls, regions)
+    assert not mask_errors.colour_shared(ring, regions)
+    other = np.zeros((20, 20), bool)
+    other[0:3, 0:3] = True
+    regions |= {"obj03": other, "obj03 red star": other}  # a second red object
+    assert mask_errors.colour_shared(walls, regions)
+    assert not mask_errors.colour_shared(ring, regions)
+
+
 def test_regions_of_a_synthetic_scene_cover_every_object_and_part():
     from miras.training.data import SynthSource
 
@@ -60,8 +72,10 @@ def test_the_figures_of_a_model_add_up(tiny_model, monkeypatch):
 
     monkeypatch.syspath_prepend(str(_BENCHMARKS))
     figures = mask_errors.mask_errors(tiny_model.float().eval(), SynthSource(3, stage=0, size=64, obj_answer_share=1.0), 4)
+    by_colour = figures.pop("by_colour")
     assert sum(kind["n"] for kind in figures.values()) == 4
-    for kind in figures.values():
+    assert sum(kind["n"] for split in by_colour.values() for kind in split.values()) == 4
+    for kind in [*figures.values(), *(k for split in by_colour.values() for k in split.values())]:
         assert abs(sum(kind[result] for result in mask_errors.OUTCOMES) - 1) < 1e-9
         assert 0 <= kind["iou"] <= 1
 

@@ -9,7 +9,8 @@ candidate it overlaps best (IoU) says where it went.
 - `empty`: no pixel at all.
 Split by whole objects and parts, with the mean IoU when on target, and again (`by_colour`) by
 whether another object of the scene has the target's colour: a model that finds things by
-colour alone does well only where the colour is the target's own. A model that finds the named
+colour alone does well only where the colour is the target's own. For whole targets of a shared
+colour, `iou_colour_union` is the masks' mean IoU with every object of that colour together. A model that finds the named
 thing but draws it badly and one that draws another thing well need different fixes; cIoU
 alone does not tell them apart. Prints one JSON object.
 """
@@ -54,12 +55,24 @@ def owner(target: np.ndarray, regions: dict[str, np.ndarray]) -> str:
     return max((name for name in regions if " " not in name), key=lambda name: (regions[name] & target).sum())
 
 
+def object_colours(regions: dict[str, np.ndarray]) -> dict[str, str]:
+    """Each object id's colour. (Labels read "obj02 red house walls".)"""
+    return {name.split()[0]: name.split()[1] for name in regions if " " in name}
+
+
 def colour_shared(target: np.ndarray, regions: dict[str, np.ndarray]) -> bool:
-    """Does another object of the scene have the colour of the target's object? (Labels read
-    "obj02 red house walls".)"""
-    colours = {name.split()[0]: name.split()[1] for name in regions if " " in name}
+    """Does another object of the scene have the colour of the target's object?"""
+    colours = object_colours(regions)
     mine = colours[owner(target, regions)]
     return sum(colour == mine for colour in colours.values()) > 1
+
+
+def colour_union(target: np.ndarray, regions: dict[str, np.ndarray]) -> np.ndarray:
+    """Every whole object of the colour of the target's object: what a mask that finds things by
+    colour alone would cover."""
+    colours = object_colours(regions)
+    mine = colours[owner(target, regions)]
+    return np.logical_or.reduce([regions[name] for name, colour in colours.items() if colour == mine])
 
 
 def target_kind(target: np.ndarray, regions: dict[str, np.ndarray]) -> str:
@@ -87,7 +100,7 @@ def mask_errors(model, source, count: int) -> dict:
     import torch
     from image_use import seg_masks  # benchmarks/ is on the path when this file runs as a script
 
-    rows, by_colour = [], {"shared": [], "own": []}
+    rows, by_colour, union_ious = [], {"shared": [], "own": []}, []
     with torch.no_grad():
         for index in range(count):
             item = source.item(index)
@@ -96,8 +109,14 @@ def mask_errors(model, source, count: int) -> dict:
             predicted, target = predicted[0].cpu().numpy().astype(bool), targets[0].cpu().numpy().astype(bool)
             row = (target_kind(target, regions), outcome(predicted, target, regions), iou(predicted, target))
             rows.append(row)
-            by_colour["shared" if colour_shared(target, regions) else "own"].append(row)
-    return summarise(rows) | {"by_colour": {key: summarise(value) for key, value in by_colour.items()}}
+            shared = colour_shared(target, regions)
+            by_colour["shared" if shared else "own"].append(row)
+            if shared and row[0] == "whole":
+                union_ious.append(iou(predicted, colour_union(target, regions)))
+    figures = summarise(rows) | {"by_colour": {key: summarise(value) for key, value in by_colour.items()}}
+    if union_ious:  # above the IoU with the target: the mask went to the colour, not the thing
+        figures["by_colour"]["shared"]["whole"]["iou_colour_union"] = float(np.mean(union_ious))
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,6 +50,8 @@ def test_a_colour_is_shared_only_when_another_object_has_it():
     regions |= {"obj03": other, "obj03 red star": other}  # a second red object
     assert mask_errors.colour_shared(walls, regions)
     assert not mask_errors.colour_shared(ring, regions)
+    assert (mask_errors.colour_union(walls, regions) == (regions["obj01"] | other)).all()
+    assert (mask_errors.colour_union(ring, regions) == ring).all()
 
 
 def test_regions_of_a_synthetic_scene_cover_every_object_and_part():
@@ -71,8 +73,11 @@ def test_the_figures_of_a_model_add_up(tiny_model, monkeypatch):
     from miras.training.data import SynthSource
 
     monkeypatch.syspath_prepend(str(_BENCHMARKS))
-    figures = mask_errors.mask_errors(tiny_model.float().eval(), SynthSource(3, stage=0, size=64, obj_answer_share=1.0), 4)
+    # seed 5's first 4: whole targets of a shared colour and of their own, and a part
+    figures = mask_errors.mask_errors(tiny_model.float().eval(), SynthSource(5, stage=0, size=64, obj_answer_share=1.0), 4)
     by_colour = figures.pop("by_colour")
+    assert by_colour["shared"]["whole"]["n"] == 2 and by_colour["own"]["whole"]["n"] == 1
+    assert 0 <= by_colour["shared"]["whole"].pop("iou_colour_union") <= 1
     assert sum(kind["n"] for kind in figures.values()) == 4
     assert sum(kind["n"] for split in by_colour.values() for kind in split.values()) == 4
     for kind in [*figures.values(), *(k for split in by_colour.values() for k in split.values())]:

@@ -96,27 +96,39 @@ def summarise(rows: list[tuple[str, str, float]]) -> dict:
     return figures
 
 
+class Tally:
+    """Predicted masks judged against their targets and scenes, summed into the figures."""
+
+    def __init__(self) -> None:
+        self.rows, self.by_colour, self.union_ious = [], {"shared": [], "own": []}, []
+
+    def add(self, predicted: np.ndarray, target: np.ndarray, regions: dict[str, np.ndarray]) -> None:
+        row = (target_kind(target, regions), outcome(predicted, target, regions), iou(predicted, target))
+        self.rows.append(row)
+        shared = colour_shared(target, regions)
+        self.by_colour["shared" if shared else "own"].append(row)
+        if shared and row[0] == "whole":
+            self.union_ious.append(iou(predicted, colour_union(target, regions)))
+
+    def figures(self) -> dict:
+        figures = summarise(self.rows) | {"by_colour": {key: summarise(rows) for key, rows in self.by_colour.items()}}
+        if self.union_ious:  # above the IoU with the target: the mask went to the colour, not the thing
+            figures["by_colour"]["shared"]["whole"]["iou_colour_union"] = float(np.mean(self.union_ious))
+        return figures
+
+
 def mask_errors(model, source, count: int) -> dict:
     import torch
     from image_use import seg_masks  # benchmarks/ is on the path when this file runs as a script
 
-    rows, by_colour, union_ious = [], {"shared": [], "own": []}, []
+    tally = Tally()
     with torch.no_grad():
         for index in range(count):
             item = source.item(index)
-            regions = scene_regions(source.annotation(index))
             predicted, targets = seg_masks(model, item, item.image)
-            predicted, target = predicted[0].cpu().numpy().astype(bool), targets[0].cpu().numpy().astype(bool)
-            row = (target_kind(target, regions), outcome(predicted, target, regions), iou(predicted, target))
-            rows.append(row)
-            shared = colour_shared(target, regions)
-            by_colour["shared" if shared else "own"].append(row)
-            if shared and row[0] == "whole":
-                union_ious.append(iou(predicted, colour_union(target, regions)))
-    figures = summarise(rows) | {"by_colour": {key: summarise(value) for key, value in by_colour.items()}}
-    if union_ious:  # above the IoU with the target: the mask went to the colour, not the thing
-        figures["by_colour"]["shared"]["whole"]["iou_colour_union"] = float(np.mean(union_ious))
-    return figures
+            tally.add(predicted[0].cpu().numpy().astype(bool), targets[0].cpu().numpy().astype(bool),
+                      scene_regions(source.annotation(index)))
+    return tally.figures()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,9 +10,9 @@ candidate it overlaps best (IoU) says where it went.
 Split by whole objects and parts, with the mean IoU when on target, and again (`by_colour`) by
 whether another object of the scene has the target's colour: a model that finds things by
 colour alone does well only where the colour is the target's own. For whole targets of a shared
-colour, `iou_colour_union` is the masks' mean IoU with every object of that colour together. A model that finds the named
-thing but draws it badly and one that draws another thing well need different fixes; cIoU
-alone does not tell them apart. Prints one JSON object.
+colour, `iou_colour_union` is the masks' mean IoU with every object of that colour together.
+A model that finds the named thing but draws it badly and one that draws another thing well
+need different fixes; cIoU alone does not tell them apart. Prints one JSON object.
 """
 
 from __future__ import annotations

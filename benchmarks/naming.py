@@ -20,7 +20,7 @@ import sys
 
 import torch
 
-OBJ_PHRASE = re.compile(r"\[OBJ\](.*?)\[SEG\]")
+from miras.training.data import OBJ_PHRASE
 
 
 def names_exactly(predicted: torch.Tensor, ids: torch.Tensor, obj_id: int, seg_id: int) -> bool:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from dataclasses import replace
@@ -25,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-PHRASE = re.compile(r"\[OBJ\](.*?)\[SEG\]")
+from miras.training.data import OBJ_PHRASE
 
 
 def oracle_words(phrase: str, colours: set[str], kind_only: bool = False) -> list[str]:
@@ -89,7 +88,7 @@ class OracleSam:
         from miras.preprocess import sam_view
 
         views = [sam_view(item.image, self.config.image_size) for item in items]
-        names = [oracle_words(PHRASE.search(item.turns[-1][1]).group(1), self.colours, kind_only)
+        names = [oracle_words(OBJ_PHRASE.search(item.turns[-1][1]).group(1), self.colours, kind_only)
                  for item in items]
         with torch.autocast("cpu", torch.bfloat16):
             embedding = self.sam.image_encoder(torch.stack([view for view, _ in views]))
@@ -99,13 +98,15 @@ class OracleSam:
 
 
 def train_step(oracle: OracleSam, optimizer, items, kind_only: bool) -> float:
-    """One step of the demo recipe's mask loss (2 BCE + 2 Dice + the IoU head's error)."""
+    """One step of the demo recipe's mask loss (its BCE and Dice weights, and the IoU head's error)."""
+    from miras.config import LossWeights
     from miras.modeling.losses import mask_losses
+    from miras.training.demo_recipe import DemoRecipe
 
     logits, predicted_iou = oracle.logits(items, kind_only)
     targets = torch.stack([torch.from_numpy(item.masks[0]) for item in items]).float()
-    loss = mask_losses([logits], [targets], [predicted_iou])
-    total = 2 * loss.bce + 2 * loss.dice + loss.iou
+    loss, recipe = mask_losses([logits], [targets], [predicted_iou]), DemoRecipe()
+    total = recipe.bce_weight * loss.bce + recipe.dice_weight * loss.dice + LossWeights().iou * loss.iou
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     torch.nn.utils.clip_grad_norm_(oracle.parameters(), 1.0)
@@ -118,16 +119,18 @@ def judge(oracle: OracleSam, source, count: int, kind_only: bool) -> dict:
     """mask_errors' figures, and cIoU, on the first `count` items of a held-out source."""
     from mask_errors import Tally, scene_regions  # benchmarks/ is on the path as a script
 
+    from miras.metrics import MaskMeter
+
     oracle.sam.eval()
-    tally, inter, union = Tally(), 0, 0
+    tally, meter = Tally(), MaskMeter()
     for index in range(count):
         item = source.item(index)
         predicted = (oracle.logits([item], kind_only)[0][0] > 0).numpy()
         target = item.masks[0] > 0.5
-        inter, union = inter + (predicted & target).sum(), union + (predicted | target).sum()
+        meter.update(predicted, target)
         tally.add(predicted, target, scene_regions(source.annotation(index)))
     oracle.sam.train()
-    return {"ciou": float(inter / max(union, 1))} | tally.figures()
+    return {"ciou": meter.compute()["ciou"]} | tally.figures()
 
 
 def headline(figures: dict) -> dict:

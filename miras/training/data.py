@@ -20,7 +20,7 @@ from miras.errors import DataError
 from miras.prist import PristSample, focus_mask, load_annotation, load_image, read_prist
 
 SEG = "[SEG]"
-_OBJ_PHRASE = re.compile(r"\[OBJ\](.*?)\[SEG\]")
+OBJ_PHRASE = re.compile(r"\[OBJ\](.*?)\[SEG\]")  # the name an answer gives its [SEG]
 _SYNTHETIC_ID = re.compile(r"^obj\d+\s+")  # synthetic labels start with an object id
 
 
@@ -36,7 +36,7 @@ class Item:
 def alignment_turns(sample: PristSample) -> list[tuple[str, str]]:
     """Stage 1 (mask-text alignment): one request naming the target, answered `[OBJ]{it}[SEG]`."""
     last = sample.dialogue[-1].text
-    found = _OBJ_PHRASE.search(last)
+    found = OBJ_PHRASE.search(last)
     phrase = found.group(1) if found else _SYNTHETIC_ID.sub("", sample.focus)
     return [("human", f"Please segment {phrase}."), ("gpt", f"Sure, it is [OBJ]{phrase}[SEG].")]
 

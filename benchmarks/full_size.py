@@ -2,6 +2,8 @@
 
     python benchmarks/full_size.py --json                       # miras-7b, cuda, bf16
     python benchmarks/full_size.py --preset tiny --device cpu   # the same script, checked on a laptop
+    python benchmarks/full_size.py --device cpu --new-tokens 4 --turn-repeats 0 --train-batch 2 --json
+                                                                # miras-7b on a CPU with 24 GB
 
 Prints the peak GPU memory, each turn's latency, `run.py`'s turn figures (the last turn of a
 4-turn chat with the image features and KV cache kept vs a fresh chat) and its stage-2 figures (a
@@ -32,8 +34,14 @@ def build_random(preset: str, device: torch.device, dtype: torch.dtype):
     if preset == "miras-7b":
         # No LLaMA tokenizer offline: pad the vocabulary to LLaMA's size so embeddings are full size.
         tokenizer.add_tokens([f"<pad_{i}>" for i in range(LLAMA_VOCAB - len(tokenizer))])
-    with torch.device(device):  # parameters are created on the device: no 28 GB CPU detour
-        model = build(preset, tokenizer, seed=0)
+    # Parameters are created on the device and in the dtype: no float32 copy of 7B (32 GB) first.
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            model = build(preset, tokenizer, seed=0)
+    finally:
+        torch.set_default_dtype(previous)
     return model.to(dtype=dtype).eval()
 
 
@@ -43,7 +51,9 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--dtype", default="bfloat16", choices=("bfloat16", "float16", "float32"))
     parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--turn-repeats", type=int, default=3, help="turn-cache timings (0: skip them)")
     parser.add_argument("--train-repeats", type=int, default=3, help="stage-2 step timings (0: skip them)")
+    parser.add_argument("--train-batch", type=int, default=16, help="items in a stage-2 step (16: the recipe's)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
@@ -68,22 +78,24 @@ def main() -> None:
             torch.cuda.synchronize()
         turns.append({"seconds": time.perf_counter() - t, "masks": len(reply.masks)})
     # benchmarks/ is on the path when this file runs as a script
-    from run import train_figures, turn_figures
+    from run import _peak_rss_mb, train_figures, turn_figures
 
-    cache = turn_figures(model, image, repeats=3)
     figures = {
         "preset": args.preset, "device": str(device), "dtype": args.dtype, "parameters": params,
         "build_seconds": build_s, "tokens_in_context": len(chat.token_ids), "turns": turns,
-        "turn_cache": cache,
     }
+    if args.turn_repeats:
+        figures["turn_cache"] = turn_figures(model, image, repeats=args.turn_repeats)
     if cuda:  # the chat's peak, before any training step
         figures |= {"weights_gib": weights_gb, "peak_gib": torch.cuda.max_memory_allocated() / 2**30,
                     "gpu": torch.cuda.get_device_name(device)}
         torch.cuda.reset_peak_memory_stats()
     if args.train_repeats:
-        figures["stage2_step"] = train_figures(model, args.train_repeats)
+        figures["stage2_step"] = train_figures(model, args.train_repeats, batch=args.train_batch)
         if cuda:
             figures["stage2_step"]["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
+    if not cuda:
+        figures["peak_rss_gib"] = _peak_rss_mb() / 1024
     print(json.dumps(figures, indent=None if args.json else 2))
 
 

@@ -86,10 +86,10 @@ def turn_figures(model, image, repeats: int) -> dict:
     }
 
 
-def train_figures(model, repeats: int, compile: bool = False) -> dict:
-    """A stage-2 step on cached features vs the full forward, both with backward and AdamW, on
-    the model's device; with `compile`, both as `miras train --compile` runs them (keys end in
-    `_compiled`)."""
+def train_figures(model, repeats: int, compile: bool = False, batch: int = TRAIN_BATCH) -> dict:
+    """A stage-2 step of `batch` items on cached features vs the full forward, both with backward
+    and AdamW, on the model's device; with `compile`, both as `miras train --compile` runs them
+    (keys end in `_compiled`)."""
     from miras.batch import collate, make_example
     from miras.synth import generate
     from miras.trainable import apply_policy
@@ -102,8 +102,8 @@ def train_figures(model, repeats: int, compile: bool = False) -> dict:
     apply_policy(model, "paper")
     model.train()
     with tempfile.TemporaryDirectory() as tmp:
-        source = PristSource(generate(Path(tmp) / "data", TRAIN_BATCH, seed=5, size=128), stage=2)
-        items = [source.item(i) for i in range(TRAIN_BATCH)]
+        source = PristSource(generate(Path(tmp) / "data", batch, seed=5, size=128), stage=2)
+        items = [source.item(i) for i in range(batch)]
         cache = FeatureCache(Path(tmp) / "cache", model, source.signature())
         cached_batch = CachedBatch([cache.get(it).to(model.device) for it in items])
         # The optimizer the training loop uses, for both: the baseline is the full forward, not a slower update.
@@ -134,7 +134,7 @@ def train_figures(model, repeats: int, compile: bool = False) -> dict:
     model.eval()
     suffix = "_compiled" if compile else ""
     return {f"train_step_ms_full{suffix}": full_ms, f"train_step_ms_cached{suffix}": cached_ms,
-            f"train_speedup_from_feature_cache{suffix}": full_ms / cached_ms, "train_batch": TRAIN_BATCH}
+            f"train_speedup_from_feature_cache{suffix}": full_ms / cached_ms, "train_batch": batch}
 
 
 @torch.no_grad()

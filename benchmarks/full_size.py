@@ -2,12 +2,13 @@
 
     python benchmarks/full_size.py --json                       # miras-7b, cuda, bf16
     python benchmarks/full_size.py --preset tiny --device cpu   # the same script, checked on a laptop
-    python benchmarks/full_size.py --device cpu --new-tokens 4 --turn-repeats 0 --train-batch 2 --json
-                                                                # miras-7b on a CPU with 24 GB
+    python benchmarks/full_size.py --device cpu --new-tokens 4 --turn-repeats 0 --train-batch 2 \
+        --train-repeats 1 --json                                # miras-7b on a 24 GB CPU (6 min)
 
-Prints the peak GPU memory, each turn's latency, `run.py`'s turn figures (the last turn of a
-4-turn chat with the image features and KV cache kept vs a fresh chat) and its stage-2 figures (a
-step of 16 on cached features vs the full forward, policy `paper`) as one JSON object.
+Prints the peak GPU memory (on a CPU, the peak RSS), each turn's latency, `run.py`'s turn
+figures (the last turn of a 4-turn chat with the image features and KV cache kept vs a fresh
+chat) and its stage-2 figures (a step of `--train-batch` items on cached features vs the full
+forward, policy `paper`) as one JSON object.
 Random weights: the figures are about size and speed, not answers (generation runs to the
 token limit).
 """
@@ -78,7 +79,7 @@ def main() -> None:
             torch.cuda.synchronize()
         turns.append({"seconds": time.perf_counter() - t, "masks": len(reply.masks)})
     # benchmarks/ is on the path when this file runs as a script
-    from run import _peak_rss_mb, train_figures, turn_figures
+    from run import process_peak_rss_mb, train_figures, turn_figures
 
     figures = {
         "preset": args.preset, "device": str(device), "dtype": args.dtype, "parameters": params,
@@ -95,7 +96,7 @@ def main() -> None:
         if cuda:
             figures["stage2_step"]["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
     if not cuda:
-        figures["peak_rss_gib"] = _peak_rss_mb() / 1024
+        figures["peak_rss_gib"] = process_peak_rss_mb() / 1024
     print(json.dumps(figures, indent=None if args.json else 2))
 
 

@@ -169,7 +169,7 @@ def peak_rss_mb(probe: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def _peak_rss_mb() -> float:
+def process_peak_rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -189,7 +189,7 @@ def run_probe(probe: str) -> None:
             chat.send(q)
     else:
         train_figures(model, repeats=1)
-    print(_peak_rss_mb())
+    print(process_peak_rss_mb())
 
 
 def main() -> None:

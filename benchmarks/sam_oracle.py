@@ -69,13 +69,17 @@ class OracleSam:
     """A fresh SAM and its word bag, trained and judged on one source's items."""
 
     def __init__(self, config, seed: int = 0) -> None:
+        from miras.config import LossWeights
         from miras.modeling.sam import build_sam
         from miras.synth.domain import get_domain
+        from miras.training.demo_recipe import DemoRecipe
 
         torch.manual_seed(seed)
         self.config = config
         self.sam, self.words = build_sam(config), WordBag(config.prompt_dim)
         self.colours = set(get_domain("base").colours)
+        recipe = DemoRecipe()  # the recipe's mask loss: its BCE and Dice weights, and the IoU head's
+        self.loss_weights = (recipe.bce_weight, recipe.dice_weight, LossWeights().iou)
 
     def parameters(self) -> list[nn.Parameter]:
         sam = self.sam
@@ -99,14 +103,13 @@ class OracleSam:
 
 def train_step(oracle: OracleSam, optimizer, items, kind_only: bool) -> float:
     """One step of the demo recipe's mask loss (its BCE and Dice weights, and the IoU head's error)."""
-    from miras.config import LossWeights
     from miras.modeling.losses import mask_losses
-    from miras.training.demo_recipe import DemoRecipe
 
     logits, predicted_iou = oracle.logits(items, kind_only)
     targets = torch.stack([torch.from_numpy(item.masks[0]) for item in items]).float()
-    loss, recipe = mask_losses([logits], [targets], [predicted_iou]), DemoRecipe()
-    total = recipe.bce_weight * loss.bce + recipe.dice_weight * loss.dice + LossWeights().iou * loss.iou
+    loss = mask_losses([logits], [targets], [predicted_iou])
+    bce, dice, iou = oracle.loss_weights
+    total = bce * loss.bce + dice * loss.dice + iou * loss.iou
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     torch.nn.utils.clip_grad_norm_(oracle.parameters(), 1.0)

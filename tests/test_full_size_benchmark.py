@@ -44,11 +44,9 @@ def test_the_random_model_is_created_in_the_asked_dtype_and_the_default_dtype_is
 
     import miras.checkpoint
 
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        from full_size import build_random
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    from full_size import build_random
+
     real_build, created_as = miras.checkpoint.build, []
 
     def build(*args, **kwargs):

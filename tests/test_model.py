@@ -45,6 +45,38 @@ def test_shapes_through_the_whole_forward(tiny_model, rgb_image, box_mask):
         assert torch.isfinite(value)
 
 
+def test_a_training_batch_is_padded_to_a_few_lengths_without_changing_its_loss(tiny_model, rgb_image, box_mask,
+                                                                             monkeypatch):
+    # Each new batch length left a bf16 CPU run larger and slower (docs/speed-log.md, session 21).
+    import miras.modeling.miras as modeling
+
+    short = [("human", "Segment the box."), ("gpt", "Sure, it is [OBJ]the box[SEG].")]
+    batch = collate([make_example(tiny_model, rgb_image, turns, [box_mask]) for turns in (SEG_DIALOGUE, short)])
+    lengths: list[int] = []
+    hook = tiny_model.llm.get_decoder().register_forward_pre_hook(
+        lambda _, args, kwargs: lengths.append(kwargs["inputs_embeds"].shape[1]), with_kwargs=True)
+    tiny_model.eval()
+    try:
+        with torch.no_grad():
+            padded = tiny_model(batch)
+            monkeypatch.setattr(modeling, "TRAINING_LENGTH_MULTIPLE", 1)
+            unpadded = tiny_model(batch)
+    finally:
+        hook.remove()
+        tiny_model.train()
+    assert lengths[0] % 64 == 0 and lengths[0] > lengths[1]
+    for name in ("loss", "ce", "bce", "dice", "iou"):
+        torch.testing.assert_close(getattr(padded, name), getattr(unpadded, name), rtol=1e-5, atol=1e-6)
+
+
+def test_padding_never_goes_past_the_context(tiny_model, rgb_image, box_mask):
+    batch = _batch(tiny_model, rgb_image, box_mask)
+    visual = tiny_model.encode_images(batch.clip, batch.aux, batch.sam).visual_tokens
+    spliced = tiny_model.splice(batch.input_ids, visual, batch.labels, multiple=10_000)
+    assert spliced.ids.shape[1] == tiny_model.config.max_length
+    assert (spliced.labels[spliced.attention_mask == 0] == -100).all()
+
+
 def test_a_training_forward_and_backward_never_use_cudnn_attention(tiny_model, rgb_image, box_mask):
     # Batches are padded to their longest dialogue, so the length changes from batch to batch, and
     # cuDNN attention sets up a graph for every new length (~33 ms each on an H100).

@@ -22,6 +22,13 @@ from miras.tokenizer import TokenIds
 
 IMAGE_SLOT = -1  # stands for a visual token in expanded id sequences
 
+# A training batch is padded to a multiple of this many positions, not just to its longest
+# dialogue, so its length takes a few values instead of a new one nearly every step. With bf16
+# autocast on a CPU, every new length left the process larger and its later steps slower: 250
+# demo dialogue steps went from 1.03 to 1.38 s each while memory grew from 3.2 to 5.3 GB; padded,
+# memory stays at 2 GB (runs measured in docs/speed-log.md, session 21).
+TRAINING_LENGTH_MULTIPLE = 64
+
 
 @dataclass
 class ImageFeatures:
@@ -104,8 +111,10 @@ class MirasModel(nn.Module):
         input_ids: list[list[int]],
         visual_tokens: torch.Tensor,
         labels: list[list[int]] | None = None,
+        multiple: int = 1,
     ) -> Spliced:
-        """Put each sequence's visual tokens where its single `<image>` id is; pad right."""
+        """Put each sequence's visual tokens where its single `<image>` id is; pad right, to a
+        multiple of `multiple` positions (no further than the model's context)."""
         pieces = [
             self._splice_one(ids, visual_tokens[b], labels[b] if labels is not None else None)
             for b, ids in enumerate(input_ids)
@@ -116,6 +125,7 @@ class MirasModel(nn.Module):
                 f"a sequence is {length} tokens long with its {visual_tokens.shape[1]} image tokens; "
                 f"the model's context holds {self.config.max_length}. Shorten the dialogue."
             )
+        length = min(-(-length // multiple) * multiple, self.config.max_length)
         batch = len(pieces)
         embeds = visual_tokens.new_zeros(batch, length, visual_tokens.shape[-1])
         mask = torch.zeros(batch, length, dtype=torch.long, device=self.device)
@@ -211,7 +221,7 @@ class MirasModel(nn.Module):
         if hasattr(batch, "items"):
             return self._forward_cached(batch)
         features = self.encode_images(batch.clip, batch.aux, batch.sam)
-        spliced = self.splice(batch.input_ids, features.visual_tokens, batch.labels)
+        spliced = self.splice(batch.input_ids, features.visual_tokens, batch.labels, TRAINING_LENGTH_MULTIPLE)
         hidden = self.hidden_states(spliced.embeds, spliced.attention_mask)
         weights = self.config.loss
         ce = self.text_loss(hidden, spliced.labels) if weights.ce else hidden.new_zeros(())

@@ -24,9 +24,9 @@ IMAGE_SLOT = -1  # stands for a visual token in expanded id sequences
 
 # A training batch is padded to a multiple of this many positions, not just to its longest
 # dialogue, so its length takes a few values instead of a new one nearly every step. With bf16
-# autocast on a CPU, every new length left the process larger and its later steps slower: 250
-# demo dialogue steps went from 1.03 to 1.38 s each while memory grew from 3.2 to 5.3 GB; padded,
-# memory stays at 2 GB (runs measured in docs/speed-log.md, session 21).
+# autocast on a CPU, every new length left the process larger and its later steps slower: over 500
+# demo dialogue steps a step went from 1.06 to 1.56 s and the peak RSS to 6.2 GB; padded, 1.02 to
+# 1.08 s and 2.1 GB (`benchmarks/training_drift.py`; docs/speed-log.md, session 21).
 TRAINING_LENGTH_MULTIPLE = 64
 
 

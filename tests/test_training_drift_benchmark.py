@@ -13,7 +13,7 @@ from miras.modeling.miras import TRAINING_LENGTH_MULTIPLE
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "training_drift.py"
 
 
-def test_both_arms_train_the_same_steps_and_only_training_pads_to_a_multiple():
+def test_both_arms_run_and_only_the_padded_one_pads_to_a_multiple():
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--steps", "3", "--window", "2", "--batch", "2", "--json"],
         capture_output=True, text=True, timeout=600, check=True,

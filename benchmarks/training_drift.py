@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ARMS = ("padded", "longest")
@@ -39,20 +40,16 @@ def run_arm(args: argparse.Namespace) -> dict:
 
     import miras
     import miras.modeling.miras as modeling
-    from miras.training.demo_recipe import DemoRecipe, _named_dialogues
+    from miras.training.demo_recipe import DemoRecipe, _named_dialogues, stage0_settings
     from miras.training.loop import train
-    from miras.training.settings import TrainSettings
 
     if args.arm == "longest":
         assert hasattr(modeling, "TRAINING_LENGTH_MULTIPLE"), "training pads batches some other way now"
         modeling.TRAINING_LENGTH_MULTIPLE = 1
     torch.set_num_threads(min(2, torch.get_num_threads()))
     recipe = DemoRecipe()
-    settings = TrainSettings(
-        stage=0, policy=recipe.towers_policy, max_steps=args.steps, batch_size=args.batch or recipe.stage0_batch,
-        lr=recipe.stage0_lr, warmup_steps=20, eval_every=0, save_every=0, seed=recipe.seed, bf16=True,
-        compile=False, ce_weight=recipe.ce_weight, bce_weight=recipe.bce_weight, dice_weight=recipe.dice_weight,
-    )
+    settings = replace(stage0_settings(recipe), max_steps=args.steps, batch_size=args.batch or recipe.stage0_batch,
+                       eval_every=0, save_every=0, bf16=True, compile=False)
     model = miras.load(args.model).float()
     lengths: set[int] = set()
     model.llm.get_decoder().register_forward_pre_hook(

@@ -228,11 +228,7 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
     started = time.time()
 
     log(f"stage 0: {recipe.stage0_steps} steps of {recipe.stage0_batch} dialogues, policy {recipe.towers_policy}")
-    stage0 = TrainSettings(
-        stage=0, policy=recipe.towers_policy, max_steps=recipe.stage0_steps, batch_size=recipe.stage0_batch,
-        lr=recipe.stage0_lr, warmup_steps=50, eval_every=250, eval_samples=recipe.eval_samples, save_every=100,
-        seed=recipe.seed, bf16=recipe.bf16, compile=recipe.compile, ce_weight=recipe.ce_weight, **mask_weights,
-    )
+    stage0 = stage0_settings(recipe)
     synth, held_out = _named_dialogues(recipe, 0), _named_dialogues(recipe, 1000)
     train(model, synth, stage0, work / "stage0", eval_source=held_out)
     _captions(model, recipe, stage0, synth, held_out, work, log)
@@ -264,6 +260,18 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
     model.float()
     write_model_card(out, recipe, scores, train_minutes)
     return scores
+
+
+def stage0_settings(recipe: DemoRecipe):
+    """Stage 0's training settings (whole dialogues), which the later dialogue stages vary."""
+    from miras.training.settings import TrainSettings
+
+    return TrainSettings(
+        stage=0, policy=recipe.towers_policy, max_steps=recipe.stage0_steps, batch_size=recipe.stage0_batch,
+        lr=recipe.stage0_lr, warmup_steps=50, eval_every=250, eval_samples=recipe.eval_samples, save_every=100,
+        seed=recipe.seed, bf16=recipe.bf16, compile=recipe.compile, ce_weight=recipe.ce_weight,
+        bce_weight=recipe.bce_weight, dice_weight=recipe.dice_weight,
+    )
 
 
 def _pretrain_towers(model, recipe: DemoRecipe, work: Path, log: Callable[[str], None]) -> None:

@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-every", type=int, default=200)
     parser.add_argument("--save-every", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    parser.add_argument("--bf16", action="store_true",
+                        help="bfloat16 autocast where the device has it natively (float32, with a warning, on a CPU without AVX512-BF16 or AMX)")
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the model's parts: after a minute or two of compiling, steps are 15-45%% faster on a CPU")
     parser.add_argument("--no-feature-cache", action="store_true", help="stage 2: always run the full forward")

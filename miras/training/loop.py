@@ -19,6 +19,7 @@ from miras.training.compiled import compiled
 from miras.training.data import item_key
 from miras.training.distributed import Distributed
 from miras.training.feature_cache import CachedBatch, FeatureCache, compute_item
+from miras.training.precision import bf16_autocast, use_bf16
 from miras.training.schedule import lr_factor
 from miras.training.settings import TrainSettings
 from miras.training.state import restore_state, save_state
@@ -75,6 +76,8 @@ def _train(model, source, settings, out, eval_source, cache_dir, device, on_prog
     """The loop itself; returns the last metrics and the process group (closed by `train`)."""
     out.mkdir(parents=True, exist_ok=True)
     dist = Distributed.from_env(device)
+    # What runs is what the saved state records: float32 where bf16 would only be emulated.
+    settings = dataclasses.replace(settings, bf16=use_bf16(settings.bf16, dist.device))
     torch.manual_seed(settings.seed)
     apply_policy(model, settings.policy)
     model.to(dist.device).train()
@@ -123,7 +126,7 @@ def _step(net, model, optimizer, params, source, settings, step, dist, cache) ->
         batch = _cached_batch(cache, source, indices, dist.device)
     else:
         batch = _batch(model, [source.item(i) for i in indices])
-    with _autocast(settings.bf16, dist.device):
+    with bf16_autocast(settings.bf16, dist.device):
         loss = net(batch)
     optimizer.zero_grad(set_to_none=True)
     loss.loss.backward()
@@ -141,12 +144,6 @@ def _batch(model, items):
 def _cached_batch(cache: FeatureCache, source, indices: list[int], device) -> CachedBatch:
     """The step's entries by key: items (pixels) are made only for entries not cached yet."""
     return CachedBatch([cache.lookup(item_key(source, i), lambda i=i: source.item(i)).to(device) for i in indices])
-
-
-def _autocast(enabled: bool, device: torch.device):
-    if not enabled:
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 @contextlib.contextmanager

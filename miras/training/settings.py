@@ -30,7 +30,7 @@ class TrainSettings:
     eval_samples: int = 64
     save_every: int = 200
     seed: int = 0
-    bf16: bool = False  # autocast; on CPU ~25% faster for small models
+    bf16: bool = False  # autocast (miras.training.precision: float32 where bf16 is emulated)
     compile: bool = False  # torch.compile the parts for the run: faster steps after minutes (miras.training.compiled)
     feature_cache: bool = True  # stage 2 with the `paper` policy runs on cached features
     ce_weight: float | None = None  # overrides the config's loss weights when set

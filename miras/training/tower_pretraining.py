@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ from miras.synth.domain import get_domain
 from miras.synth.scene import Scene, make_scene
 from miras.synth.shapes import KINDS
 from miras.trainable import TOWERS
+from miras.training.precision import bf16_autocast, use_bf16
 from miras.training.schedule import warmup_decay
 from miras.training.state import STATE_DIR, restore_state, save_state
 
@@ -125,6 +126,7 @@ def pretrain_towers(
     if (out / WEIGHTS_FILE).exists():
         load_towers(model, out / WEIGHTS_FILE)
         return json.loads((out / METRICS_FILE).read_text())
+    settings = replace(settings, bf16=use_bf16(settings.bf16, model.device))  # saved as it runs
     source = CoverageSource(model, settings.seed, settings.domain, settings.size)
     held_out = CoverageSource(model, settings.seed + 1000, settings.domain, settings.size)
     probe = nn.Linear(model.config.llm_hidden, len(source.names)).to(model.device)
@@ -143,7 +145,7 @@ def pretrain_towers(
         for group in optimizer.param_groups:
             group["lr"] = settings.lr * warmup_decay(step, settings.warmup_steps, settings.steps)
         clip, aux, target = source.batch(step * settings.batch_size, settings.batch_size)
-        with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=settings.bf16):
+        with bf16_autocast(settings.bf16, model.device):
             logits = probe(model.visual_tokens(clip, aux))
         loss = F.binary_cross_entropy_with_logits(logits.float(), target.to(model.device))
         optimizer.zero_grad(set_to_none=True)

@@ -29,9 +29,10 @@ def native_bf16(device: torch.device) -> bool:
 def use_bf16(requested: bool, device: torch.device) -> bool:
     """Whether training autocasts to bf16: as requested, unless the device would emulate it."""
     if requested and not native_bf16(device):
+        why = "no AVX512-BF16 or AMX" if device.type == "cpu" else f"a {device.type} device without it"
         warnings.warn(
-            f"bf16 was asked for, but this {device.type.upper()} has no native bfloat16 (no AVX512-BF16 or AMX): "
-            "it would run tens of times slower, so training runs in float32 instead. The losses differ "
+            f"bf16 was asked for, but there is no native bfloat16 here ({why}): it would run tens of "
+            "times slower, if at all, so training runs in float32 instead. The losses differ "
             "slightly from a bf16 run's, so a `miras demo-train` here will not match the bundled model bit for bit.",
             stacklevel=2,
         )

@@ -42,9 +42,10 @@ def test_bf16_is_kept_where_native_and_refused_with_a_warning_where_emulated(nat
         assert precision.use_bf16(False, CPU) is False
 
 
-def _autocast_during_forward(model) -> list[bool]:
+def _autocast_during_forward(module) -> list[bool]:
+    """Whether autocast was on, at each forward of `module`."""
     seen: list[bool] = []
-    model.register_forward_hook(lambda *_: seen.append(torch.is_autocast_enabled("cpu")))
+    module.register_forward_hook(lambda *_: seen.append(torch.is_autocast_enabled("cpu")))
     return seen
 
 
@@ -67,8 +68,7 @@ def test_training_autocasts_only_where_bf16_is_native(native, has_native, tmp_pa
 def test_tower_pretraining_autocasts_only_where_bf16_is_native(native, has_native, tmp_path):
     native(has_native)
     model = build("tiny", seed=0)
-    seen: list[bool] = []
-    model.mm_projector.register_forward_hook(lambda *_: seen.append(torch.is_autocast_enabled("cpu")))
+    seen = _autocast_during_forward(model.mm_projector)
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         pretrain_towers(model, tmp_path, TowerSettings(steps=2, batch_size=2, size=64, eval_scenes=2, bf16=True))

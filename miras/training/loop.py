@@ -19,7 +19,7 @@ from miras.training.compiled import compiled
 from miras.training.data import item_key
 from miras.training.distributed import Distributed
 from miras.training.feature_cache import CachedBatch, FeatureCache, compute_item
-from miras.training.precision import bf16_autocast, use_bf16
+from miras.training.precision import use_bf16
 from miras.training.schedule import lr_factor
 from miras.training.settings import TrainSettings
 from miras.training.state import restore_state, save_state
@@ -126,7 +126,7 @@ def _step(net, model, optimizer, params, source, settings, step, dist, cache) ->
         batch = _cached_batch(cache, source, indices, dist.device)
     else:
         batch = _batch(model, [source.item(i) for i in indices])
-    with bf16_autocast(settings.bf16, dist.device):
+    with torch.autocast(dist.device.type, dtype=torch.bfloat16, enabled=settings.bf16):
         loss = net(batch)
     optimizer.zero_grad(set_to_none=True)
     loss.loss.backward()

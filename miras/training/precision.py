@@ -9,7 +9,6 @@ training falls back to float32 and says so.
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import torch
@@ -21,8 +20,9 @@ def native_bf16(device: torch.device) -> bool:
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":
         # Private helpers of torch.cpu; a build without them is trusted, as before this check.
-        checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-        return any(check() for check in checks if check is not None) or all(check is None for check in checks)
+        names = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        checks = [getattr(torch.cpu, name) for name in names if hasattr(torch.cpu, name)]
+        return not checks or any(check() for check in checks)
     return True
 
 
@@ -38,10 +38,3 @@ def use_bf16(requested: bool, device: torch.device) -> bool:
         )
         return False
     return requested
-
-
-def bf16_autocast(enabled: bool, device: torch.device):
-    """The autocast context of a training step (nothing when `enabled` is false)."""
-    if not enabled:
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)

@@ -33,7 +33,7 @@ from miras.synth.domain import get_domain
 from miras.synth.scene import Scene, make_scene
 from miras.synth.shapes import KINDS
 from miras.trainable import TOWERS
-from miras.training.precision import bf16_autocast, use_bf16
+from miras.training.precision import use_bf16
 from miras.training.schedule import warmup_decay
 from miras.training.state import STATE_DIR, restore_state, save_state
 
@@ -145,7 +145,7 @@ def pretrain_towers(
         for group in optimizer.param_groups:
             group["lr"] = settings.lr * warmup_decay(step, settings.warmup_steps, settings.steps)
         clip, aux, target = source.batch(step * settings.batch_size, settings.batch_size)
-        with bf16_autocast(settings.bf16, model.device):
+        with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=settings.bf16):
             logits = probe(model.visual_tokens(clip, aux))
         loss = F.binary_cross_entropy_with_logits(logits.float(), target.to(model.device))
         optimizer.zero_grad(set_to_none=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -216,3 +217,41 @@ def test_every_nth_item_of_a_mixed_source_comes_from_the_other():
     assert sum(len(mixed.item(i).turns) == 2 for i in range(8)) >= 2  # the stage-1 requests
     with pytest.raises(ValueError, match="at least 2"):
         WithEveryNth(dialogues, requests, every=1)
+
+
+def test_batches_made_by_worker_processes_train_the_same_as_made_in_the_loop(tmp_path):
+    from miras.training.data import SynthSource
+
+    makers = tmp_path / "makers"
+
+    class NoteTheMaker(SynthSource):
+        def item(self, index):
+            with open(makers, "a") as note:
+                note.write(f"{os.getpid()}\n")
+            return super().item(index)
+
+    source = NoteTheMaker(3, stage=0, size=64)
+    settings = _settings(stage=0, policy="all", max_steps=3, batch_size=2, save_every=0)
+    train(build("tiny", seed=0), source, settings, tmp_path / "inline")
+    assert set(makers.read_text().split()) == {str(os.getpid())}
+    makers.unlink()
+    train(build("tiny", seed=0), source, dataclasses.replace(settings, workers=2), tmp_path / "workers")
+    assert _log_losses(tmp_path / "workers") == pytest.approx(_log_losses(tmp_path / "inline"), rel=1e-6)
+    pids = makers.read_text().split()
+    assert len(pids) >= 6 and str(os.getpid()) not in pids  # every item made in a worker
+
+
+def test_a_bad_item_made_in_a_worker_stops_the_run_with_its_error(tmp_path):
+    from miras.errors import DataError
+    from miras.training.data import SynthSource
+
+    class BrokenAtFive(SynthSource):
+        def item(self, index):
+            if index == 5:
+                raise DataError("item 5 is broken")
+            return super().item(index)
+
+    settings = _settings(stage=0, policy="all", max_steps=4, batch_size=2, save_every=0, workers=1)
+    with pytest.raises(DataError, match="item 5 is broken"):
+        train(build("tiny", seed=0), BrokenAtFive(3, stage=0, size=64), settings, tmp_path / "run")
+    assert len(_log_losses(tmp_path / "run")) == 2  # the steps before it trained and were logged

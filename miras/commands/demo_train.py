@@ -17,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name in COUNT_OPTIONS:  # the same list recipe_flags writes on the model card
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
                             help=f"default: {getattr(DemoRecipe(), name)}")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="DataLoader processes making batches ahead: the same model, faster where cores are spare (not on 2)")
     parser.add_argument("--no-compile", action="store_true",
                         help="run every stage eagerly (torch.compile needs a C++ compiler; results match up to float rounding)")
     variant = parser.add_mutually_exclusive_group()
@@ -31,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def recipe_from(args: argparse.Namespace):
     from miras.training.demo_recipe import COUNT_OPTIONS, VARIANTS, DemoRecipe
 
-    recipe = DemoRecipe(seed=args.seed, compile=not args.no_compile)
+    recipe = DemoRecipe(seed=args.seed, compile=not args.no_compile, workers=args.workers)
     for name, make in VARIANTS.items():
         if getattr(args, name.replace("-", "_")):
             recipe = make(recipe)

@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the model's parts: after a minute or two of compiling, steps are 15-45%% faster on a CPU")
     parser.add_argument("--no-feature-cache", action="store_true", help="stage 2: always run the full forward")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="DataLoader processes making the coming batches while a step trains (a GPU needs several)")
     parser.add_argument("--device", default=None)
 
 
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         bf16=args.bf16,
         compile=args.compile,
         feature_cache=not args.no_feature_cache,
+        workers=args.workers,
     )
     model = initial_model(args.init)
     source = open_source(args.data, args.stage)

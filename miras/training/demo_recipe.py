@@ -138,6 +138,10 @@ class DemoRecipe:
     # compiling per stage; in session 16's shortened recipe the refresh took 13% less time and
     # SAM's stage 26% less. The same losses up to float rounding.
     compile: bool = True
+    # DataLoader processes making batches ahead (miras.training.batches): the same weights with
+    # any number. On 2 cores a worker slows a dialogue step (3.0-3.3 s against 2.3-2.5 s: it
+    # takes a core from the step), so none here; a machine with cores to spare, or a GPU, wants several.
+    workers: int = 0
 
 
 def with_towers_from_scratch(recipe: DemoRecipe) -> DemoRecipe:
@@ -222,6 +226,7 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
         stage=1, policy=recipe.stage1_policy, max_steps=recipe.stage1_steps, batch_size=recipe.stage1_batch,
         lr=recipe.stage1_lr, warmup_steps=50, eval_every=200, eval_samples=recipe.eval_samples, save_every=100,
         seed=recipe.seed, bf16=recipe.bf16, compile=recipe.compile, ce_weight=recipe.ce_weight, **mask_weights,
+        workers=recipe.workers,
     )
     train(model, _single_requests(recipe, 0), stage1, work / "stage1", eval_source=_single_requests(recipe, 1000))
     _minutes(work, started)
@@ -245,7 +250,7 @@ def demo_train(out: str | Path, work: str | Path, recipe: DemoRecipe, log: Calla
     stage2 = TrainSettings(
         stage=2, policy="paper", max_steps=recipe.stage2_steps, batch_size=recipe.stage2_batch,
         lr=recipe.stage2_lr, warmup_steps=20, eval_every=100, eval_samples=recipe.eval_samples, save_every=100,
-        seed=recipe.seed, bf16=False, compile=recipe.compile,
+        seed=recipe.seed, bf16=False, compile=recipe.compile, workers=recipe.workers,
     )
     train(model, PristSource(stage2_data, stage=2), stage2, work / "stage2",
           eval_source=_named_dialogues(recipe, 1000, stage=2))
@@ -270,7 +275,7 @@ def stage0_settings(recipe: DemoRecipe):
         stage=0, policy=recipe.towers_policy, max_steps=recipe.stage0_steps, batch_size=recipe.stage0_batch,
         lr=recipe.stage0_lr, warmup_steps=50, eval_every=250, eval_samples=recipe.eval_samples, save_every=100,
         seed=recipe.seed, bf16=recipe.bf16, compile=recipe.compile, ce_weight=recipe.ce_weight,
-        bce_weight=recipe.bce_weight, dice_weight=recipe.dice_weight,
+        bce_weight=recipe.bce_weight, dice_weight=recipe.dice_weight, workers=recipe.workers,
     )
 
 
@@ -301,6 +306,7 @@ def _lessons(model, recipe: DemoRecipe, work: Path, mask_weights: dict, log: Cal
             stage=0, policy=recipe.towers_policy, max_steps=steps, batch_size=recipe.lesson_batch,
             lr=recipe.lesson_lr, warmup_steps=50, eval_every=200, eval_samples=recipe.eval_samples,
             save_every=100, seed=recipe.seed, bf16=recipe.bf16, compile=recipe.compile, ce_weight=recipe.ce_weight, **mask_weights,
+            workers=recipe.workers,
         )
         train(model, source(recipe.seed, size=recipe.size), settings, work / f"lesson-{name}",
               eval_source=source(recipe.seed + 1000, size=recipe.size))

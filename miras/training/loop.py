@@ -10,11 +10,11 @@ from pathlib import Path
 
 import torch
 
-from miras.batch import collate, make_example
 from miras.checkpoint import save_pretrained
 from miras.metrics import MaskMeter
 from miras.progress import progress_bar
 from miras.trainable import apply_policy, merge_lora
+from miras.training.batches import step_batches
 from miras.training.compiled import compiled
 from miras.training.data import item_key
 from miras.training.distributed import Distributed
@@ -91,8 +91,9 @@ def _train(model, source, settings, out, eval_source, cache_dir, device, on_prog
     eval_items = _eval_items(eval_source, settings.eval_samples) if dist.is_main else []
     metrics: dict = {}
     bar = progress_bar(settings.max_steps, f"stage {settings.stage}", initial=step, disable=not dist.is_main)
+    batches = _batches(model, source, settings, step, dist, cache)
     while step < settings.max_steps and not (should_stop and should_stop()):
-        record = _step(net, model, optimizer, params, source, settings, step, dist, cache)
+        record = _step(net, optimizer, params, next(batches), settings, step, dist)
         step += 1
         if dist.is_main:
             _log(out, record)
@@ -117,15 +118,18 @@ def _train(model, source, settings, out, eval_source, cache_dir, device, on_prog
     return metrics, dist
 
 
-def _step(net, model, optimizer, params, source, settings, step, dist, cache) -> dict:
+def _batches(model, source, settings, start, dist, cache):
+    """This process's batch of each step from `start` on."""
+    steps = (dist.shard(source.indices(s, settings.batch_size, settings.seed)) for s in range(start, settings.max_steps))
+    if cache:
+        return (_cached_batch(cache, source, indices, dist.device) for indices in steps)
+    return step_batches(model, source, steps, settings.workers)
+
+
+def _step(net, optimizer, params, batch, settings, step, dist) -> dict:
     lr = settings.lr * lr_factor(step, settings)
     for group in optimizer.param_groups:
         group["lr"] = lr
-    indices = dist.shard(source.indices(step, settings.batch_size, settings.seed))
-    if cache:
-        batch = _cached_batch(cache, source, indices, dist.device)
-    else:
-        batch = _batch(model, [source.item(i) for i in indices])
     with torch.autocast(dist.device.type, dtype=torch.bfloat16, enabled=settings.bf16):
         loss = net(batch)
     optimizer.zero_grad(set_to_none=True)
@@ -135,10 +139,6 @@ def _step(net, model, optimizer, params, source, settings, step, dist, cache) ->
     optimizer.step()
     values = {key: float(getattr(loss, key).detach()) for key in ("loss", "ce", "bce", "dice", "iou")}
     return {"step": step + 1, "lr": lr} | {key: dist.mean(v) for key, v in values.items()}
-
-
-def _batch(model, items):
-    return collate([make_example(model, it.image, it.turns, it.masks, it.unsupervised) for it in items])
 
 
 def _cached_batch(cache: FeatureCache, source, indices: list[int], device) -> CachedBatch:

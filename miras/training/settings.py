@@ -33,6 +33,7 @@ class TrainSettings:
     bf16: bool = False  # autocast (miras.training.precision: float32 where bf16 is emulated)
     compile: bool = False  # torch.compile the parts for the run: faster steps after minutes (miras.training.compiled)
     feature_cache: bool = True  # stage 2 with the `paper` policy runs on cached features
+    workers: int = 0  # DataLoader processes making the coming steps' batches (0: made at each step)
     ce_weight: float | None = None  # overrides the config's loss weights when set
     bce_weight: float | None = None
     dice_weight: float | None = None
@@ -44,6 +45,8 @@ class TrainSettings:
             raise ConfigError(f"schedule must be 'cosine' or 'linear', got {self.schedule!r}")
         if self.batch_size < 1 or self.max_steps < 0:
             raise ConfigError("batch_size must be >= 1 and max_steps >= 0")
+        if self.workers < 0:
+            raise ConfigError(f"workers must be >= 0 (0 makes each batch in the training process), got {self.workers}")
         self.betas = tuple(self.betas)
 
     def to_dict(self) -> dict:

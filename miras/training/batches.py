@@ -1,10 +1,10 @@
 """Each step's training batch, made ahead of the step by DataLoader workers when asked.
 
 Making a batch (scenes drawn or images decoded, polygons filled, dialogues tokenised) is CPU
-work that the step waits on: on this 2-core CPU a sixth of a demo dialogue step, on a GPU most
-of it. With `workers` > 0 a torch DataLoader makes the coming steps' batches in worker processes
-while this one trains. An item depends on its index alone, so the batches, and the run, are the
-same with any number of workers.
+work that the step waits on: on a 2-core CPU about a tenth of a demo dialogue step, on a GPU
+more than the step itself (docs/speed-log.md). With `workers` > 0 a torch DataLoader makes the
+coming steps' batches in worker processes while this one trains. An item depends on its index
+alone, so the batches, and the run, are the same with any number of workers.
 """
 
 from __future__ import annotations

@@ -64,11 +64,11 @@ def test_noisy_dialogues_keep_their_last_two_answers_and_mark_the_garbled_ones()
 
 
 def test_training_batches_leave_the_garbled_replies_out_of_the_labels(tiny_model):
-    from miras.training.loop import _batch
+    from miras.training.batches import make_batch
 
     source = NoisyHistory(SynthSource(3, stage=0, size=64, obj_answer_share=1.0), 1.0)
     item = next(it for it in map(source.item, range(20)) if it.unsupervised)
-    labels = [t for t in _batch(tiny_model, [item]).labels[0] if t != IGNORE_INDEX]
+    labels = [t for t in make_batch(tiny_model, [item]).labels[0] if t != IGNORE_INDEX]
     replies = [(k, text) for k, (role, text) in enumerate(item.turns) if role == "gpt"]
     assert labels.count(tiny_model.token_ids.eos) == len(replies) - len(item.unsupervised)
     learnt = tiny_model.tokenizer.decode(labels)

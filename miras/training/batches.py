@@ -45,17 +45,14 @@ class _StepBatches(Dataset):
 
 
 def _as_made(batch: Batch) -> Batch:
+    """The DataLoader's collate: a worker already hands back a whole step's batch."""
     return batch
 
 
 def step_batches(model, source, steps: Iterator[list[int]], workers: int) -> Iterator[Batch]:
-    """The batch of each step's item indices in `steps`, in order; made by `workers` processes
-    two steps ahead, or here at each step when `workers` is 0."""
-    maker = ExampleMaker.of(model)
+    """The batch of each step's item indices in `steps`, in order; made ahead by `workers`
+    processes (two batches each, DataLoader's default), or here at each step when `workers` is 0."""
     if workers <= 0:
-        return (make_batch(maker, [source.item(i) for i in indices]) for indices in steps)
-    loader = DataLoader(
-        _StepBatches(source, maker), sampler=steps, batch_size=None, collate_fn=_as_made,
-        num_workers=workers, prefetch_factor=2,
-    )
-    return iter(loader)
+        return (make_batch(model, [source.item(i) for i in indices]) for indices in steps)
+    dataset = _StepBatches(source, ExampleMaker.of(model))
+    return iter(DataLoader(dataset, sampler=steps, batch_size=None, collate_fn=_as_made, num_workers=workers))

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from miras.training.data import OBJ_PHRASE
+from miras.training.precision import use_bf16
 
 
 def oracle_words(phrase: str, colours: set[str], kind_only: bool = False) -> list[str]:
@@ -80,6 +81,8 @@ class OracleSam:
         self.colours = set(get_domain("base").colours)
         recipe = DemoRecipe()  # the recipe's mask loss: its BCE and Dice weights, and the IoU head's
         self.loss_weights = (recipe.bce_weight, recipe.dice_weight, LossWeights().iou)
+        # As training does (miras.training.precision): emulated bf16 made a step here tens of times slower.
+        self.bf16 = use_bf16(True, torch.device("cpu"))
 
     def parameters(self) -> list[nn.Parameter]:
         sam = self.sam
@@ -94,7 +97,7 @@ class OracleSam:
         views = [sam_view(item.image, self.config.image_size) for item in items]
         names = [oracle_words(OBJ_PHRASE.search(item.turns[-1][1]).group(1), self.colours, kind_only)
                  for item in items]
-        with torch.autocast("cpu", torch.bfloat16):
+        with torch.autocast("cpu", torch.bfloat16, enabled=self.bf16):
             embedding = self.sam.image_encoder(torch.stack([view for view, _ in views]))
             low, predicted_iou = decode_masks(self.sam, embedding, self.words(names))
         logits = masks_at_original_size(self.sam, low.float(), views[0][1], items[0].image.shape[:2])
@@ -174,7 +177,7 @@ def run(args: argparse.Namespace, log=print) -> dict:
             log(json.dumps(curve[-1]))
     return {"preset": args.preset, "sam": {"encoder_embed_dim": config.encoder_embed_dim,
                                            "encoder_depth": config.encoder_depth},
-            "words": args.words, "kind_first": args.kind_first, "batch": args.batch, "lr": args.lr, "curve": curve}
+            "bf16": oracle.bf16, "words": args.words, "kind_first": args.kind_first, "batch": args.batch, "lr": args.lr, "curve": curve}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

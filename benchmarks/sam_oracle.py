@@ -81,7 +81,7 @@ class OracleSam:
         self.colours = set(get_domain("base").colours)
         recipe = DemoRecipe()  # the recipe's mask loss: its BCE and Dice weights, and the IoU head's
         self.loss_weights = (recipe.bce_weight, recipe.dice_weight, LossWeights().iou)
-        # As training does (miras.training.precision): emulated bf16 made a step here tens of times slower.
+        # As training does (miras.training.precision): emulated bf16 made a short run here 6x slower.
         self.bf16 = use_bf16(True, torch.device("cpu"))
 
     def parameters(self) -> list[nn.Parameter]:

@@ -68,7 +68,7 @@ def test_kind_first_drops_colours_from_the_first_training_steps_only(monkeypatch
 
 
 def test_the_oracle_runs_in_float32_where_bf16_would_be_emulated(monkeypatch):
-    # On an AVX2-only CPU bf16 autocast took 4 minutes for 40 demo steps; training falls back there.
+    # On an AVX2-only CPU, 40 demo steps and a judgement took 4 min with bf16 autocast, 40 s without.
     monkeypatch.setattr("miras.training.precision.native_bf16", lambda device: False)
     from miras.presets import preset
 

@@ -103,3 +103,12 @@ def test_the_cards_command_rebuilds_its_recipe():
     assert "then kept frozen" in stages
     assert "captions" not in training_stages(with_towers_from_scratch(base))
     assert "SAM alone" not in training_stages(with_towers_from_scratch(base))
+
+
+def test_a_negative_worker_count_is_refused_before_any_stage_runs():
+    import pytest
+
+    from miras.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--workers must be >= 0"):
+        DemoRecipe(workers=-1)

@@ -143,6 +143,13 @@ class DemoRecipe:
     # takes a core from the step), so none here; a machine with cores to spare, or a GPU, wants several.
     workers: int = 0
 
+    def __post_init__(self) -> None:
+        # TrainSettings checks this too, but only when a stage starts: after the towers' 20 minutes.
+        if self.workers < 0:
+            from miras.errors import ConfigError
+
+            raise ConfigError(f"--workers must be >= 0 (0 makes each batch in the training process), got {self.workers}")
+
 
 def with_towers_from_scratch(recipe: DemoRecipe) -> DemoRecipe:
     """The model bundled in sessions 3-7 (`miras demo-train --towers-from-scratch`): no tower

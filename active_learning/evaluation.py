@@ -1,8 +1,11 @@
 """What a retrain is judged on: a PRIST folder, or a fixed held-out share of the store.
 
-The held-out share is decided by a hash of the sample id alone, so a sample is held out in every
-retrain or in none: no version is ever judged on a sample it (or its parent) trained on, and
-figures of successive versions compare. Figures are teacher-forced mask figures
+The held-out share is decided by a hash of the image id alone, so a sample is held out in every
+retrain or in none, and so are all the dialogues of its image (a model that trained on one of them
+has seen the image). Held-out samples that the parent or an ancestor trained on anyway (a run with
+--eval trains on every curated sample) are left out of the judgement (retrain.unseen_by_ancestry),
+so no version is judged on what it or its parent trained on, and figures of successive versions
+compare. Figures are teacher-forced mask figures
 (miras.training.loop.evaluate_masks: cIoU, gIoU, precision, recall, F1), which need no generation
 and reuse the registry's feature cache.
 """
@@ -16,16 +19,16 @@ from typing import Any
 from active_learning.errors import NoEvaluationDataError
 
 
-def is_heldout(sample_id: str, share: float) -> bool:
-    digest = hashlib.sha256(sample_id.encode("utf-8")).digest()
+def is_heldout(image_id: str, share: float) -> bool:
+    digest = hashlib.sha256(image_id.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
 def split(records, share: float) -> tuple[list, list]:
-    """(train, held-out) records."""
+    """(train, held-out) records, whole images on one side."""
     train, held = [], []
     for record in records:
-        (held if is_heldout(record.sample_id, share) else train).append(record)
+        (held if is_heldout(record.image_id, share) else train).append(record)
     return train, held
 
 

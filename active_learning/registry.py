@@ -5,6 +5,7 @@
     REG/v0001/ ...         one folder per version: config.json, tokenizer, model.safetensors,
                            metrics.json (held-out figures), lineage.json (parent, samples)
     REG/.lock              flock'ed by a retrain, so two never write one registry at once
+    REG/.current.lock      flock'ed for a moment by promote() and rollback(), so neither is lost
     REG/.staging-*/        a version being made; renamed to vNNNN only when complete
     REG/feature-cache/     stage-2 features shared by retrains (keyed by frozen weights + data)
     REG/logs/              the scheduler's logs
@@ -33,6 +34,7 @@ from active_learning.errors import RegistryError, RegistryLockedError
 CURRENT = "current"
 HISTORY = "history.json"
 LOCK = ".lock"
+CURRENT_LOCK = ".current.lock"
 LINEAGE = "lineage.json"
 METRICS = "metrics.json"
 STAGING_PREFIX = ".staging-"
@@ -47,7 +49,7 @@ def now_iso() -> str:
 
 class Registry:
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.root = Path(path).expanduser()
+        self.root = local_path(path)
 
     def __repr__(self) -> str:
         return f"Registry({str(self.root)!r})"
@@ -129,26 +131,43 @@ class Registry:
         self.promote(version)
         return version
 
-    def promote(self, version: str) -> None:
-        """Make `version` current (and remember the one before, for rollback)."""
+    def promote(self, version: str, *, replacing: str | None = None) -> bool:
+        """Make `version` current (and remember the one before, for rollback).
+
+        With `replacing`, only if that version is still current: a retrain judged its child
+        against it, and a rollback made meanwhile must stand. Returns whether it was promoted.
+        """
         self.path(version)
-        history = [v for v in self.history() if v != version] + [version]
-        _write_text(self.root / CURRENT, version + "\n")
-        _write_json(self.root / HISTORY, {"promoted": history})
+        with self._current_lock():
+            if replacing is not None and self.current != replacing:
+                return False
+            history = [v for v in self.history() if v != version] + [version]
+            _write_text(self.root / CURRENT, version + "\n")
+            _write_json(self.root / HISTORY, {"promoted": history})
+        return True
 
     def rollback(self) -> str:
         """Make the version promoted before the current one current again; return its name."""
-        history = self.history()
-        if len(history) < 2:
-            raise RegistryError(
-                f"{self.root} has no earlier promoted version to roll back to "
-                f"(promotions: {history or 'none'})"
-            )
-        previous = history[-2]
-        self.path(previous)
-        _write_text(self.root / CURRENT, previous + "\n")
-        _write_json(self.root / HISTORY, {"promoted": history[:-1]})
+        with self._current_lock():
+            history = self.history()
+            if len(history) < 2:
+                raise RegistryError(
+                    f"{self.root} has no earlier promoted version to roll back to "
+                    f"(promotions: {history or 'none'})"
+                )
+            previous = history[-2]
+            self.path(previous)
+            _write_text(self.root / CURRENT, previous + "\n")
+            _write_json(self.root / HISTORY, {"promoted": history[:-1]})
         return previous
+
+    @contextlib.contextmanager
+    def _current_lock(self) -> Iterator[None]:
+        # Blocking, unlike lock(): it is only held while two small files are written.
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / CURRENT_LOCK, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     @contextlib.contextmanager
     def staging(self) -> Iterator[Path]:
@@ -212,6 +231,25 @@ class Registry:
     @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+
+def local_path(location: str | os.PathLike[str]) -> Path:
+    """The folder of a registry given as a path or a file:// URL.
+
+    Writers hold flock locks on files inside it, which object stores (s3://, gs://, ...) do not
+    have, so any other URL is refused rather than taken for a local folder named "s3:".
+    """
+    text = os.fspath(location)
+    scheme = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]+)://", text)
+    if scheme is None:
+        return Path(text).expanduser()
+    if scheme.group(1).lower() == "file":
+        return Path(text[len(scheme.group(0)):] or "/")
+    raise RegistryError(
+        f"a registry must be a folder on this machine (a path or file:// URL), not {text!r}: "
+        "retrains lock files inside it. Mount the bucket (s3fs, gcsfuse, NFS) and pass the "
+        "mounted path; correction stores do take fsspec URLs"
+    )
 
 
 def _copy_model(base: str | os.PathLike[str], folder: Path) -> None:

@@ -4,9 +4,11 @@
         parent = current version (or --base copied in as v0001)
         train on the store's curated samples (minus the held-out share) + a replay share,
             stage 2, towers and LLM frozen, on cached features
-        judge parent and child on the same data (--eval DIR, else the held-out share)
+        judge parent and child on the same data (--eval DIR, else the held-out share less
+            what the parent's line trained on)
         file the child as a new version (weights, config, metrics.json, lineage.json)
-        promote it if cIoU(child) > cIoU(parent) + margin; ties and regressions keep `current`
+        promote it if cIoU(child) > cIoU(parent) + margin and the parent is still current;
+            ties, regressions and a rollback made meanwhile keep `current`
 
 Under torchrun, rank 0 does all of the above and the other ranks only join the training steps
 (ranks.py). Training happens in a staging folder inside the registry that becomes a version by
@@ -27,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from active_learning import ranks
-from active_learning.errors import LoopError, NothingToTrainError, RetrainInterrupted
+from active_learning.errors import (
+    LoopError,
+    NoEvaluationDataError,
+    NothingToTrainError,
+    RetrainInterrupted,
+)
 from active_learning.evaluation import eval_items, eval_source, mask_figures, split
 from active_learning.jsonsafe import jsonable
 from active_learning.registry import LINEAGE, METRICS, Registry, now_iso
@@ -49,6 +56,11 @@ class RetrainSettings:
     replay_share: float = 0.25  # of each batch, when there is replay data
     eval_limit: int | None = 64  # evaluation items at most
     replay_limit: int = 16  # dialogues replayed turn by turn as the regression check (0: none)
+
+    def __post_init__(self) -> None:
+        if not self.margin >= 0:  # NaN too
+            raise LoopError(f"--margin must be >= 0, got {self.margin}: a negative margin "
+                            "promotes a child that judges worse than its parent")
 
     def train_settings(self):
         from miras.training.settings import TrainSettings
@@ -107,6 +119,14 @@ def _lead(store, registry, settings, eval_dir, base, replay_dir, cache_dir, on_p
             )
         if registry.current is None:
             registry.init(base)
+        unseen = unseen_by_ancestry(registry, registry.current, held)
+        if held and not unseen:
+            raise NoEvaluationDataError(
+                f"all {len(held)} held-out samples were trained on by {registry.current} or a "
+                "version before it (a retrain with --eval trains on every curated sample); "
+                "pass --eval DIR, or curate more samples"
+            )
+        held = unseen
         return _retrain_locked(store, registry, settings, train_records, held, eval_dir,
                                replay_dir, Path(cache_dir or registry.feature_cache),
                                on_progress, should_stop, plan)
@@ -144,8 +164,11 @@ def _retrain_locked(store, registry, settings, train_records, held, eval_dir, re
         }
         _write_version_files(folder, report, train_records, held, settings)
         report["version"] = registry.add(folder)
-    if promoted:
-        registry.promote(report["version"])
+    if promoted and not registry.promote(report["version"], replacing=parent):
+        # Someone rolled back (or promoted) while this run trained: their choice stands.
+        report["promoted"] = False
+        report["note"] = (f"current changed from {parent} to {registry.current} during the "
+                          f"retrain; {report['version']} was filed, not promoted")
     report["current"] = registry.current
     return report
 
@@ -247,7 +270,26 @@ def trained_sample_ids(registry: Registry) -> set[str]:
     return seen
 
 
+def ancestry_samples(registry: Registry, version: str | None) -> set[str]:
+    """The samples `version` and every version it descends from trained on."""
+    trained: set[str] = set()
+    while version is not None:
+        lineage = registry.read_json(version, LINEAGE)
+        trained.update(lineage.get("samples", []))
+        version = lineage.get("parent")
+    return trained
+
+
+def unseen_by_ancestry(registry: Registry, version: str | None, records) -> list:
+    """`records` less those `version` or its ancestors trained on: a parent judged on its own
+    training data would look better than it is (an earlier run with --eval trains on them all)."""
+    trained = ancestry_samples(registry, version)
+    return [r for r in records if r.sample_id not in trained]
+
+
 def new_curated(store, registry: Registry) -> int:
-    """Curated samples no version has seen yet (what `schedule --after N` counts)."""
+    """Trainable curated samples no version has seen yet (what `schedule` counts): one that
+    cannot train (no [SEG] answer) would never be seen, and retrain again every interval."""
     seen = trained_sample_ids(registry)
-    return sum(1 for r in store.samples(status="curated") if r.sample_id not in seen)
+    return sum(1 for r in store.samples(status="curated")
+               if r.sample_id not in seen and trainable(r))

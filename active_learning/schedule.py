@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from active_learning.errors import ScheduleError
+from active_learning.errors import MirasError, ScheduleError
 from active_learning.registry import Registry, now_iso
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -102,7 +102,13 @@ class RetrainJob:
         return new_curated(open_store(self.plan.store, mode="r"), self.registry)
 
     def _maybe_run(self, reason: str, need: int) -> int | None:
-        new = self.new_samples()
+        try:
+            new = self.new_samples()
+        except MirasError as err:
+            # A store gone or unreadable: say so where the decisions are logged, try next time.
+            self._note({"reason": reason, "ran": False, "error": str(err)})
+            print(f"miras-al schedule: {err}", file=sys.stderr, flush=True)
+            return None
         if new < need:
             self._note({"reason": reason, "new_curated": new, "ran": False})
             return None

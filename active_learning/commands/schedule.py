@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
         parse_duration,
         retrain_command,
     )
+    from active_learning.store import open_store
 
+    open_store(args.store, mode="r")  # a mistyped store fails now, not at every run
     extra = args.retrain_args[1:] if args.retrain_args[:1] == ["--"] else args.retrain_args
     plan = SchedulePlan(
         store=args.store, registry=args.registry,

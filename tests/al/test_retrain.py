@@ -8,11 +8,28 @@ import pytest
 
 import miras
 from active_learning.cli import main
-from active_learning.errors import NothingToTrainError, RegistryError, RegistryLockedError
+from active_learning.errors import (
+    LoopError,
+    NoEvaluationDataError,
+    NothingToTrainError,
+    RegistryError,
+    RegistryLockedError,
+)
+from active_learning.evaluation import is_heldout
 from active_learning.registry import Registry
-from active_learning.retrain import new_curated, retrain
+from active_learning.retrain import RetrainSettings, new_curated, retrain
 
-from .conftest import add_easy, quick_settings
+from .conftest import REQUEST, add_easy, easy_image, quick_settings
+
+
+def promote_a_copy(registry, checkpoint) -> str:
+    import shutil
+
+    with registry.staging() as folder:
+        shutil.copytree(checkpoint, folder, dirs_exist_ok=True)
+        version = registry.add(folder)
+    registry.promote(version)
+    return version
 
 
 def test_retrain_promotes_a_model_that_learned_the_easy_task(store, registry, easy_eval_dir,
@@ -96,12 +113,8 @@ def test_an_empty_registry_needs_a_base(store, tmp_path):
 
 
 def test_rollback_moves_current_back_along_the_promotions(registry, tiny_checkpoint, capsys):
-    import shutil
-
     for _ in range(2):  # two more versions, promoted in turn
-        with registry.staging() as folder:
-            shutil.copytree(tiny_checkpoint, folder, dirs_exist_ok=True)
-            registry.promote(registry.add(folder))
+        promote_a_copy(registry, tiny_checkpoint)
     assert registry.current == "v0003"
     assert main(["rollback", "--registry", str(registry.root), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
@@ -110,6 +123,70 @@ def test_rollback_moves_current_back_along_the_promotions(registry, tiny_checkpo
     assert main(["rollback", "--registry", str(registry.root)]) == 2
     assert "no earlier promoted version" in capsys.readouterr().err
     assert registry.current == "v0001"
+
+
+def test_a_rollback_made_during_a_retrain_stands(store, registry, easy_eval_dir,
+                                                feature_cache, tiny_checkpoint):
+    assert promote_a_copy(registry, tiny_checkpoint) == "v0002"  # the version found bad
+    add_easy(store, range(8))
+    rolled_back = []
+
+    def roll_back_once(done, total, record):
+        if not rolled_back:  # as `miras-al rollback` from another shell, mid-training
+            rolled_back.append(Registry(registry.root).rollback())
+
+    report = retrain(store, registry, eval_dir=easy_eval_dir, cache_dir=feature_cache,
+                     settings=quick_settings(), on_progress=roll_back_once)
+    assert rolled_back == ["v0001"] and report["parent"] == "v0002"
+    assert report["after"]["ciou"] > report["before"]["ciou"] + 0.1  # better than its parent
+    assert not report["promoted"] and "from v0002 to v0001" in report["note"]
+    assert registry.current == report["current"] == "v0001"
+    assert report["version"] == "v0003" in registry.versions()
+
+
+def test_a_negative_margin_is_refused(store, registry, capsys):
+    with pytest.raises(LoopError, match="--margin must be >= 0"):
+        RetrainSettings(margin=-1)
+    assert main(["retrain", "--store", store.where, "--registry", str(registry.root),
+                 "--margin", "-0.1"]) == 2
+    assert "--margin must be >= 0" in capsys.readouterr().err
+
+
+def test_held_out_samples_the_parent_trained_on_are_not_judged_on(store, registry,
+                                                                  easy_eval_dir, feature_cache):
+    first = add_easy(store, range(10))
+    held_first = [i for i in first if is_heldout(store.get(i).image_id, 0.2)]
+    assert held_first  # fixed images, so a fixed split
+    # With --eval every curated sample trains, the ones of held-out images too.
+    report = retrain(store, registry, eval_dir=easy_eval_dir, cache_dir=feature_cache,
+                     settings=quick_settings())
+    assert report["promoted"] and report["trained_on"] == 10
+    with pytest.raises(NoEvaluationDataError, match="trained on by v0002"):
+        retrain(store, registry, cache_dir=feature_cache, settings=quick_settings())
+
+    later = add_easy(store, range(10, 30))
+    report = retrain(store, registry, cache_dir=feature_cache,
+                     settings=quick_settings(eval_limit=None))
+    held = registry.read_json(report["version"], "lineage.json")["heldout"]
+    assert held and set(held) <= set(later)
+    assert report["eval"]["n"] == len(held)
+
+
+def test_a_curated_sample_that_cannot_train_is_not_counted_as_new(store, registry):
+    image, mask = easy_image(0)
+    no_seg = [REQUEST[0], {"from": "gpt", "value": "There is a red square."}]
+    store.add_sample(image=image, dialogue=no_seg, focus="red square", status="curated",
+                     correction=mask)
+    # No retrain would ever train on it, so counting it would retrain at every interval.
+    assert new_curated(store, registry) == 0
+    add_easy(store, range(1))
+    assert new_curated(store, registry) == 1
+
+
+def test_a_registry_is_a_local_folder_or_a_file_url(tmp_path):
+    assert Registry(f"file://{tmp_path}/registry").root == tmp_path / "registry"
+    with pytest.raises(RegistryError, match="Mount the bucket"):
+        Registry("s3://bucket/registry")
 
 
 @pytest.mark.slow  # two interpreters and a gloo process group: ~13 s on an idle 2-core CPU

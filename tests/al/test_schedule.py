@@ -127,8 +127,27 @@ def test_durations_and_plans_are_checked():
         SchedulePlan(store="s", registry="r")
 
 
-def test_schedule_dry_run_prints_its_jobs(tmp_path, capsys):
-    argv = ["schedule", "--store", str(tmp_path / "s"), "--registry", str(tmp_path / "r"),
+def test_a_store_gone_is_logged_and_the_scheduler_goes_on(tmp_path):
+    plan = SchedulePlan(store=str(tmp_path / "gone.zarr"), registry=str(tmp_path / "r"),
+                        every=60)
+    job = RecordingJob(plan)
+    assert job.on_interval() is None and job.commands == []  # no exception for APScheduler
+    entry = job.decisions.get_nowait()
+    assert entry["ran"] is False and "gone.zarr" in entry["error"]
+    log = (tmp_path / "r" / "logs" / "schedule.jsonl").read_text(encoding="utf-8")
+    assert read_json_lines(log)[-1]["error"] == entry["error"]
+
+
+def test_schedule_refuses_a_store_that_is_not_there(tmp_path, capsys):
+    argv = ["schedule", "--store", str(tmp_path / "typo.zarr"), "--registry",
+            str(tmp_path / "r"), "--every", "6h", "--dry-run"]
+    assert main(argv) == 2
+    assert "typo.zarr" in capsys.readouterr().err
+    assert not (tmp_path / "typo.zarr").exists()
+
+
+def test_schedule_dry_run_prints_its_jobs(store, tmp_path, capsys):
+    argv = ["schedule", "--store", store.where, "--registry", str(tmp_path / "r"),
             "--every", "6h", "--after", "20", "--dry-run", "--json", "--", "--eval", "E"]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from active_learning.cli import main
-from active_learning.evaluation import is_heldout
+from active_learning.evaluation import is_heldout, split
 from active_learning.registry import Registry
 from active_learning.sources import ReplaySource, StoreSource, training_turns
 
@@ -68,18 +69,26 @@ def test_replay_takes_its_share_of_every_run_and_is_repeatable():
     assert {i for batch in batches for i in batch} == set(range(15))
 
 
-def test_the_held_out_share_depends_on_the_id_alone():
+def test_the_held_out_share_depends_on_the_image_id_alone():
     ids = [f"s{i}" for i in range(2000)]
     share = np.mean([is_heldout(i, 0.2) for i in ids])
     assert share == pytest.approx(0.2, abs=0.03)
     assert [is_heldout(i, 0.2) for i in ids] == [is_heldout(i, 0.2) for i in ids]
 
 
+def test_the_dialogues_of_one_image_are_held_out_together():
+    # A model trained on one dialogue of an image has seen the image its sibling is judged on.
+    records = [SimpleNamespace(sample_id=f"d{i}", image_id=f"image{i // 3}") for i in range(300)]
+    train, held = split(records, 0.2)
+    assert train and held
+    assert not {r.image_id for r in held} & {r.image_id for r in train}
+
+
 def test_retrain_without_eval_judges_on_the_held_out_share_and_mixes_replay(
         store, registry, tmp_path, feature_cache, capsys):
-    add_easy(store, range(10), named=True)
-    held = sorted(f"easy-{i}" for i in range(10) if is_heldout(f"easy-{i}", 0.2))
-    assert held  # the ids are fixed, so this is too (easy-4 and easy-7)
+    ids = add_easy(store, range(10), named=True)
+    held = sorted(i for i in ids if is_heldout(store.get(i).image_id, 0.2))
+    assert held  # the images are fixed, so this is too
     replay = easy_prist(tmp_path / "replay", range(200, 204))
     argv = ["retrain", "--store", store.where, "--registry", str(registry.root), "--replay",
             str(replay), "--replay-share", "0.5", "--steps", "3", "--eval-limit", "2",

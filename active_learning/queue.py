@@ -14,12 +14,13 @@ renewed (a client that restarted and lost its list).
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 
 from active_learning.leases import Clock, LeaseBook, check_annotator
 from active_learning.scores import ItemScores, ScoreBook
 from active_learning.store import validate_id
-from active_learning.strategies import Candidate, Pick, get_strategy
+from active_learning.strategies import Candidate, Pick, feature_version, get_strategy
 
 LABELED = ("corrected", "curated")
 
@@ -65,12 +66,13 @@ def next_items(
     picks = [Pick(Candidate(sid, pool[sid].image_id, book.get(sid)), None) for sid in mine]
     free = [Candidate(sid, r.image_id, book.get(sid))
             for sid, r in pool.items() if sid not in active]
-    labeled = _labeled_features(store, book, {c.scores.model_version for c in free if c.scores})
+    labeled = _labeled_features(store, book)
     served: list[QueueItem] = []
     while len(served) < k and (picks or free):
         if not picks:
             # Ask for a few more than needed: some may be taken by another annotator meanwhile.
-            picks = chooser.select(free, 2 * (k - len(served)) + 4, labeled=labeled, seed=seed)
+            picks = chooser.select(free, 2 * (k - len(served)) + 4,
+                                   labeled=labeled.get(feature_version(free), []), seed=seed)
             if not picks:
                 break
             tried = {p.candidate.sample_id for p in picks}
@@ -87,12 +89,16 @@ def release(store, sample_id: str, annotator: str, *, clock: Clock = time.time) 
     return LeaseBook.of(store, clock).release(validate_id(sample_id), annotator)
 
 
-def _labeled_features(store, book: ScoreBook, versions: set[str]) -> list:
-    """Features of the labeled samples, from the model versions the candidates were scored with
-    (features of two versions need not share a space)."""
+def _labeled_features(store, book: ScoreBook) -> dict[str, list]:
+    """Features of the labeled samples by the model version that computed them: a strategy
+    compares the candidates' features of one version (which may change as `free` shrinks) with
+    the labeled ones of that version only."""
+    by_version = defaultdict(list)
     scores = (book.get(r.sample_id) for r in store.samples(status=list(LABELED)))
-    return [s.features for s in scores
-            if s is not None and s.features is not None and s.model_version in versions]
+    for s in scores:
+        if s is not None and s.features is not None:
+            by_version[s.model_version].append(s.features)
+    return by_version
 
 
 def _item(pick: Pick, strategy: str, rank: int, annotator: str, expires: float) -> QueueItem:

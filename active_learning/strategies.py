@@ -8,10 +8,15 @@ A strategy gets the candidates (items not leased to someone else, each with its 
 None) and the features of the labeled samples, and returns up to k picks in the order to serve
 them, each with the value it was picked by. Items without the figures a strategy needs come after
 those with them, in id order, so a scoring backlog never empties the queue.
+
+Features of two model versions need not share a space (nor a length), so the feature strategies
+compare those of one version only, `feature_version(candidates)`; an item scored by another has
+no features for them. `labeled` must hold features of that version (the queue sees to it).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -82,7 +87,8 @@ class DiversityStrategy(Strategy):
     needs = "features"
 
     def select(self, candidates, k, *, labeled=(), seed=None):
-        with_features = [c for c in candidates if _features(c) is not None]
+        version = feature_version(candidates)
+        with_features = [c for c in candidates if _features(c, version) is not None]
         picks = kcenter_greedy(with_features, k, labeled)
         return picks + _fallback(candidates, picks, k)
 
@@ -96,9 +102,10 @@ class HybridStrategy(Strategy):
         self.pool_factor = pool_factor
 
     def select(self, candidates, k, *, labeled=(), seed=None):
+        version = feature_version(candidates)
         ranked = UncertaintyStrategy().select(candidates, len(candidates))
         shortlist = [p.candidate for p in ranked if p.value is not None
-                     and _features(p.candidate) is not None][: self.pool_factor * k]
+                     and _features(p.candidate, version) is not None][: self.pool_factor * k]
         if not shortlist:
             return _fallback(candidates, [], k)
         # Start from the most uncertain item unless labeled samples already anchor the spread.
@@ -106,6 +113,20 @@ class HybridStrategy(Strategy):
         spread = kcenter_greedy(shortlist, k, labeled, first=first)
         picks = [Pick(p.candidate, _uncertainty(p.candidate)) for p in spread]
         return picks + _fallback(candidates, picks, k)
+
+
+def feature_version(candidates: Sequence[Candidate]) -> str | None:
+    """The model version whose features the feature strategies compare: the one most candidates
+    have features of, ties to the greater name.
+
+    Version names do not tell which model is newer ("tiny", a checkpoint folder's name), so the
+    majority decides: while scores of two versions are mixed (an interrupted rescore, items
+    scored after a retrain) it leaves the fewest items to the fallback. Registry versions
+    (v0002, v0003) sort by age, so a tie among them goes to the newer.
+    """
+    counts = Counter(c.scores.model_version for c in candidates
+                     if c.scores is not None and c.scores.features is not None)
+    return max(counts, key=lambda version: (counts[version], version)) if counts else None
 
 
 def kcenter_greedy(
@@ -119,12 +140,13 @@ def kcenter_greedy(
 
     Each pick is the candidate farthest from everything chosen or labeled so far; its value is
     that distance. With nothing labeled and no `first`, the first pick is the candidate nearest
-    the mean (a typical item, not an outlier). Ties go to the smaller sample id.
+    the mean (a typical item, not an outlier). Ties go to the smaller sample id. The candidates
+    and `labeled` must all have features of one model version.
     """
     if k <= 0 or not candidates:
         return []
     candidates = sorted(candidates, key=lambda c: c.sample_id)
-    points = _normalise(np.stack([_features(c) for c in candidates]))
+    points = _normalise(np.stack([c.scores.features for c in candidates]))
     distance = np.full(len(candidates), np.inf)
     for center in labeled:
         distance = np.minimum(distance, _distances(points, _normalise(np.asarray(center)[None])))
@@ -159,8 +181,8 @@ def _uncertainty(c: Candidate) -> float | None:
     return None if c.scores is None or c.scores.kind != "full" else c.scores.uncertainty()
 
 
-def _features(c: Candidate) -> np.ndarray | None:
-    return None if c.scores is None else c.scores.features
+def _features(c: Candidate, version: str | None) -> np.ndarray | None:
+    return None if c.scores is None or c.scores.model_version != version else c.scores.features
 
 
 def _fallback(candidates: Sequence[Candidate], picks: list[Pick], k: int) -> list[Pick]:

@@ -115,6 +115,35 @@ def test_next_prints_json_and_refuses_an_unknown_strategy(store, capsys):
         main(["next", "--store", store.where, "--strategy", "psychic"])
 
 
+def test_hybrid_on_a_pool_scored_by_two_model_versions(store, capsys):
+    ids = add_easy(store, range(4), status="proposed")
+    book = ScoreBook.of(store)
+    for i, sid in enumerate(ids):  # half rescored: the new model's features are longer
+        version, length = ("old", 4) if i < 2 else ("new", 8)
+        book.put(sid, ItemScores(version, predicted_iou=0.1 * i, entropy=0.2, has_mask=True,
+                                 features=np.full(length, i + 1.0, np.float32)))
+    assert main(["next", "--store", store.where, "--strategy", "hybrid", "--k", "3",
+                 "--annotator", "ada", "--json"]) == 0
+    served = [item["sample_id"] for item in json.loads(capsys.readouterr().out)["items"]]
+    assert len(set(served)) == 3 and set(served) <= set(ids)
+
+
+def test_diversity_measures_from_labeled_samples_of_the_candidates_model_version(store):
+    x, y, z, stale = add_easy(store, range(4), status="proposed")
+    labeled = add_easy(store, range(4, 6))
+    book = ScoreBook.of(store)
+    for sid, version, features in [(x, "new", (1.0, 0.0)), (y, "new", (0.0, 1.0)),
+                                   (z, "new", (1.0, 0.25)), (stale, "old", (1.0, 0.0)),
+                                   (labeled[0], "new", (0.0, 1.0)),
+                                   (labeled[1], "old", (1.0, 0.0))]:
+        book.put(sid, ItemScores(version, kind="full" if sid not in labeled else "features",
+                                 features=np.asarray(features, np.float32)))
+    # Only the new labeled sample counts, so the first pick is the item farthest from it: x.
+    # Measured from the old one too, x (and the stale item) would look labeled already.
+    (item,) = next_items(store, "diversity", 1, "ada")
+    assert item.sample_id == x
+
+
 def test_concurrent_annotators_never_share_an_item(store):
     from concurrent.futures import ThreadPoolExecutor
 

@@ -10,8 +10,8 @@ from active_learning.scores import ItemScores
 from active_learning.strategies import STRATEGIES, Candidate, get_strategy, kcenter_greedy
 
 
-def cand(sid, iou=0.5, entropy=0.5, disagreement=None, features=(1.0, 0.0)):
-    scores = ItemScores("v1", predicted_iou=iou, entropy=entropy, disagreement=disagreement,
+def cand(sid, iou=0.5, entropy=0.5, disagreement=None, features=(1.0, 0.0), version="v1"):
+    scores = ItemScores(version, predicted_iou=iou, entropy=entropy, disagreement=disagreement,
                         has_mask=True, features=np.asarray(features, np.float32))
     return Candidate(sid, f"img-{sid}", scores)
 
@@ -84,3 +84,25 @@ def test_random_is_seeded_and_ignores_input_order():
     assert ids(STRATEGIES["random"].select(items[::-1], 5, seed=7)) == first
     assert ids(STRATEGIES["random"].select(items, 5, seed=8)) != first
     assert len(set(first)) == 5
+
+
+@pytest.mark.parametrize("name", ["diversity", "hybrid"])
+def test_items_scored_by_two_model_versions_with_different_feature_lengths(name):
+    # An interrupted rescore: two items still have the old model's 4-long features.
+    rng = np.random.default_rng(0)
+    items = [cand(f"old{i}", features=rng.random(4), version="v1") for i in range(2)]
+    items += [cand(f"new{i}", features=rng.random(8), version="v2") for i in range(3)]
+    for k in (3, 10):
+        picked = ids(STRATEGIES[name].select(items, k))
+        assert len(picked) == len(set(picked)) == min(k, len(items))
+
+
+@pytest.mark.parametrize("name", ["diversity", "hybrid"])
+def test_feature_strategies_measure_no_distance_across_model_versions(name):
+    # Equal lengths, other spaces: the old items' features look far from the new ones, which
+    # says nothing. They come after the spread over the new ones, as items without features do.
+    new = [cand(f"new{i}", features=(1.0, 0.1 * i), version="v2") for i in range(3)]
+    old = [cand(f"old{i}", features=(-1.0, 0.1 * i), version="v1") for i in range(2)]
+    picks = STRATEGIES[name].select(old + new, 5)
+    assert {sid[:3] for sid in ids(picks[:3])} == {"new"}
+    assert ids(picks[3:]) == ["old0", "old1"] and [p.value for p in picks[3:]] == [None, None]

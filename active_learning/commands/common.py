@@ -15,6 +15,15 @@ def add_store(parser: argparse.ArgumentParser, *, required: bool = True) -> None
                         help="the correction store: a path or an fsspec URL (s3://bucket/x.zarr)")
 
 
+def open_existing_store(location: str):
+    """The store at `location` for reading and writing; StoreNotFoundError if there is none
+    (only `import` creates one: elsewhere a mistyped path would make an empty store)."""
+    from active_learning.store import open_store
+
+    open_store(location, mode="r")
+    return open_store(location)
+
+
 def add_registry(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     parser.add_argument("--registry", required=required,
                         help="the model registry folder (versions v0001/ ... and `current`)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from active_learning.commands.common import add_json, add_store, emit
+from active_learning.commands.common import add_json, add_store, emit, open_existing_store
 
 HELP = "the K most informative proposed items, leased to one annotator"
 EPILOG = ("Strategies rank the scores `miras-al score` stored; items not scored yet come after "
@@ -32,10 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from active_learning.queue import next_items
-    from active_learning.store import open_store
 
     annotator = args.annotator or _login()
-    items = next_items(open_store(args.store), args.strategy, args.k, annotator,
+    items = next_items(open_existing_store(args.store), args.strategy, args.k, annotator,
                        args.lease_seconds, seed=args.seed, include_held=args.resume)
     result = {"strategy": args.strategy, "annotator": annotator,
               "items": [item.to_json() for item in items]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from active_learning.commands.common import add_json, add_store, emit
+from active_learning.commands.common import add_json, add_store, emit, open_existing_store
 
 HELP = "give back an item served by `next` before its lease expires"
 
@@ -18,8 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from active_learning.queue import release
-    from active_learning.store import open_store
 
-    released = release(open_store(args.store), args.sample, args.annotator)
+    released = release(open_existing_store(args.store), args.sample, args.annotator)
     emit(args, {"sample_id": args.sample, "annotator": args.annotator, "released": released})
     return 0 if released else 1

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from active_learning.commands.common import add_json, add_registry, add_store, add_training, emit
+from active_learning.commands.common import (
+    add_json,
+    add_registry,
+    add_store,
+    add_training,
+    emit,
+    open_existing_store,
+)
 
 HELP = ("fine-tune the current version on curated corrections (stage 2); promote it only if "
         "cIoU improves")
@@ -43,14 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from active_learning.registry import Registry
     from active_learning.retrain import RetrainSettings, retrain
-    from active_learning.store import open_store
 
     settings = RetrainSettings(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         margin=args.margin, heldout_share=args.heldout_share, replay_share=args.replay_share,
         eval_limit=args.eval_limit, replay_limit=args.replay_limit,
     )
-    report = retrain(open_store(args.store), Registry(args.registry), settings=settings,
+    report = retrain(open_existing_store(args.store), Registry(args.registry), settings=settings,
                      eval_dir=args.eval, base=args.base, replay_dir=args.replay,
                      on_progress=_progress_lines)
     if "follower" in report:  # a rank other than 0 under torchrun: rank 0 reports

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from active_learning.commands.common import add_json, add_store, emit, progress_bar
+from active_learning.commands.common import (
+    add_json,
+    add_store,
+    emit,
+    open_existing_store,
+    progress_bar,
+)
 
 HELP = "score the proposed samples of a store with a model (once per model version)"
 
@@ -31,13 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from active_learning.models import load_model
     from active_learning.scoring import ScoreSettings, score_store
-    from active_learning.store import open_store
 
+    store = open_existing_store(args.store)  # before the model: a typo should not wait for it
     model, version = load_model(args.model or "demo", args.model_version)
     settings = ScoreSettings(paraphrases=args.paraphrases, max_new_tokens=args.max_new_tokens)
     bar, advance = progress_bar("score", "item")
     with bar:
-        summary = score_store(open_store(args.store), model, version, settings=settings,
+        summary = score_store(store, model, version, settings=settings,
                               force=args.force, on_progress=advance)
     emit(args, summary)
     return 0

@@ -38,6 +38,16 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     assert err.startswith("miras-al rollback: error: ") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("argv", [["next", "--k", "1"],
+                                  ["release", "--sample", "s1", "--annotator", "me"],
+                                  ["retrain", "--registry", "reg"], ["score"]])
+def test_commands_that_read_a_store_do_not_create_one_on_a_typo(argv, tmp_path, capsys):
+    typo = tmp_path / "corections.zarr"
+    assert main([*argv, "--store", str(typo)]) == 2
+    assert f"no napari-miras store at {typo}" in capsys.readouterr().err
+    assert not typo.exists()
+
+
 def test_fsck_reports_an_unfinished_sample_and_repairs_it(store, monkeypatch, capsys):
     from .conftest import add_easy
 

@@ -97,6 +97,10 @@ def simulate(
     if work is None:
         with tempfile.TemporaryDirectory(prefix="miras-al-simulate-") as scratch:
             return _run(Path(data), model, chooser, settings, Path(scratch), on_point)
+    if (Path(work) / "pool.zarr").exists():
+        # Its samples and scores would mix with this run's (the old truth is not kept).
+        raise SimulationError(f"{work} holds an earlier simulation (pool.zarr); give --work a "
+                              "new folder, or delete that one")
     return _run(Path(data), model, chooser, settings, Path(work), on_point)
 
 

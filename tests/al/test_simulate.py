@@ -31,6 +31,8 @@ def test_simulate_prints_a_curve_with_one_point_per_round_and_the_start(
     assert [p["labeled"] for p in curve] == [0, 2, 4]
     assert all(0 <= p["ciou"] <= 1 and p["n"] == result["heldout"] for p in curve)
     assert result["heldout"] >= 3 and result["pool"] == 6
+    assert main(argv) == 2  # the same --work again
+    assert "holds an earlier simulation" in capsys.readouterr().err
 
 
 def test_the_held_out_split_is_the_same_for_every_seed(synth_dir):

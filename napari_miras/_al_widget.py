@@ -11,11 +11,11 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from magicgui.widgets import ComboBox, Container, Label, LineEdit, ProgressBar, PushButton, SpinBox
 
 from napari_miras import _al_api, _retrain, _shortcuts
 from napari_miras._conversation import METADATA_KEY
+from napari_miras._layers import digest, unwrap
 from napari_miras._notify import notify
 from napari_miras._queue_cursor import QueueCursor
 from napari_miras._sample_layers import image_layer_data, labels_layer_data
@@ -51,8 +51,9 @@ class ActiveLearningWidget(Container):
         self.busy: str | None = None
         self._worker = None
         self._job: _retrain.RetrainJob | None = None
-        # The item on screen: (image layer, labels layer, labels as opened, status as opened).
-        self._shown: tuple[Any, Any, np.ndarray, str] | None = None
+        # The item on screen: (image layer, labels layer, digest of the labels as opened).
+        self._shown: tuple[Any, Any, str] | None = None
+        self._leaving: list[tuple[Any, Any, str]] = []  # earlier items whose save is under way
         self._strategies: dict[str, Any] = {}  # before _build: the strategy picker lists them
         self._build()
         self._connect()
@@ -175,6 +176,9 @@ class ActiveLearningWidget(Container):
 
     def _on_saved(self, sample_id: str, status: str) -> None:
         self.refresh_counts()
+        leaving, self._leaving = self._leaving, []
+        for item in leaving:
+            self._leave(*item)
 
     # -- queue ---------------------------------------------------------------------------------
 
@@ -226,7 +230,7 @@ class ActiveLearningWidget(Container):
         self._clear_shown()
         image = self.viewer.add_layer(Layer.create(*image_data))
         labels = self.viewer.add_layer(Layer.create(*labels_data))
-        self._shown = (image, labels, np.array(labels.data, copy=True), record.status)
+        self._shown = (image, labels, digest(labels.data))
         score = "" if item.score is None else f", score {item.score:.3f}"
         self.item.value = (
             f"{self.cursor.position + 1} of {len(self.cursor.items)}: {record.sample_id} "
@@ -237,16 +241,19 @@ class ActiveLearningWidget(Container):
         self._refresh()
 
     def _clear_shown(self) -> None:
-        """Remove the previous item's layers, unless they hold unsaved edits."""
-        if self._shown is None:
-            return
-        image, labels, initial, status = self._shown
-        self._shown = None
-        saved = labels.metadata.get(METADATA_KEY, {}).get("status") != status
-        if saved or np.array_equal(labels.data, initial):
+        if self._shown is not None:
+            shown, self._shown = self._shown, None
+            self._leave(*shown)
+
+    def _leave(self, image, labels, opened: str) -> None:
+        """Remove a previous item's layers, unless they hold edits not saved (yet)."""
+        saved = labels.metadata.get(METADATA_KEY, {}).get("saved_digest")
+        if digest(labels.data) in (opened, saved):
             for layer in (labels, image):
                 if layer in self.viewer.layers:
                     self.viewer.layers.remove(layer)
+        elif unwrap(self.session.saving) is unwrap(labels):
+            self._leaving.append((image, labels, opened))  # decided once it is saved
         else:
             notify("info", f"Kept the layers of the previous item ('{labels.name}'): they "
                             "hold unsaved edits. Accept them in the chat dock, or delete them.")

@@ -88,6 +88,7 @@ class ChatWidget(Container):
         self._stop = threading.Event()
         self._stream = Stream()
         self._question = ""
+        self._pending_layer = None  # a layer to show once idle (Next while saving)
         self._build()
         self._connect()
         self._refresh()
@@ -319,8 +320,15 @@ class ChatWidget(Container):
 
     def show_layer(self, labels) -> None:
         """Show the conversation kept in a MIRAS Labels layer (queue item, reader, older one)."""
-        if not self.busy and self.book.adopt(labels) is not None:
+        if self.busy:  # the running turn or save belongs to the conversation on show
+            self._pending_layer = labels
+        elif self.book.adopt(labels) is not None:
             self._refresh()
+
+    def _show_pending_layer(self) -> None:
+        labels, self._pending_layer = self._pending_layer, None
+        if labels is not None and _layers.holds(self.viewer.layers, labels):
+            self.show_layer(labels)
 
     def _on_active_layer(self, event=None) -> None:
         from napari.layers import Image, Labels
@@ -334,6 +342,16 @@ class ChatWidget(Container):
     def _on_layers_changed(self, event=None) -> None:
         self.reset_choices()
         self.book.prune()
+        self._refresh()  # Accept needs the conversation's layer to be there
+
+    def reset_choices(self, *_: Any) -> None:
+        """Refresh the pickers (napari calls it when layers change, renamed ones too)."""
+        picked = _layers.unwrap(self.image_picker.value)
+        super().reset_choices()
+        # The picker matches by name: a renamed image would fall out of it; pick it again.
+        for layer in self.image_picker.choices:
+            if picked is not None and _layers.unwrap(layer) is picked:
+                self.image_picker.value = layer
 
     # -- accept / curate / reject --------------------------------------------------------------
 
@@ -354,25 +372,35 @@ class ChatWidget(Container):
         if labels is None:
             notify("warning", "Nothing to save yet: the model has not answered.")
             return
+        if not self._layer_shown(conversation):
+            notify("warning", f"Nothing saved: the layer '{labels.name}' of this conversation "
+                               "was deleted. Ask again to get a new layer, or pick another "
+                               "conversation's layer in the layer list.")  # fmt: skip
+            return
+        self.book.take_file_save(conversation)  # File > Save may have written its sample
         correction = _layers.labels_plane(labels.data, conversation.index, labels.name)
+        saved = _layers.digest(labels.data)
+        self.session.saving = labels
         self._set_busy("saving", f"saving ({action})…")
         self._worker = start(
             save, store, conversation, correction, action, self.session.annotator or None,
             widget=self.native, desc="Saving to the correction store",
-            on_done=partial(self._on_saved, conversation, store),
+            on_done=partial(self._on_saved, conversation, store, saved),
             on_error=partial(self._on_save_failed, labels.name),
         )  # fmt: skip
 
-    def _on_saved(self, conversation: Conversation, store, result) -> None:
+    def _on_saved(self, conversation: Conversation, store, saved: str, result) -> None:
+        self.session.saving = None
         self._set_idle()
         conversation.sample_id, conversation.status = result
-        conversation.store = store.where
+        conversation.store, conversation.saved_digest = store.where, saved
         self.book.sync(conversation)
         self.status.value = f"saved: sample {result[0]} is {result[1]}"
         self._refresh()
         self.session.saved.emit(*result)
 
     def _on_save_failed(self, layer_name: str, error) -> None:
+        self.session.saving = None
         self._set_idle()
         _log_unexpected(error, "saving")
         notify("error", f"Could not save to the store: {error}. Nothing was lost: your labels "
@@ -397,19 +425,25 @@ class ChatWidget(Container):
         self._ticker.stop()
         self.status.value = ""
         self._refresh()
+        self._show_pending_layer()
 
     def _refresh(self) -> None:
         idle = self.busy is None
         for button in (self.send_button, self.new_button, self.model_picker, self.image_picker):
             button.enabled = idle
         self.stop_button.enabled = self.busy == "answering"
-        can_save = idle and self.conversation is not None and bool(self.conversation.turns)
+        conversation = self.conversation
+        can_save = idle and conversation is not None and bool(conversation.turns)
+        can_save = can_save and self._layer_shown(conversation)
         for button in (self.accept_button, self.curate_button, self.reject_button):
             button.enabled = can_save
         if idle:
-            self._set_transcript(
-                _transcript.render(self.conversation, self._color_of(self.conversation))
-            )
+            self._set_transcript(_transcript.render(conversation, self._color_of(conversation)))
+
+    def _layer_shown(self, conversation: Conversation) -> bool:
+        """Whether the conversation's Labels layer is in the viewer (a new one has none yet)."""
+        labels = conversation.labels_layer
+        return labels is None or _layers.holds(self.viewer.layers, labels)
 
     def _color_of(self, conversation: Conversation | None):
         labels = conversation.labels_layer if conversation is not None else None

@@ -21,6 +21,7 @@ import numpy as np
 METADATA_KEY = "miras"
 HUMAN, GPT = "human", "gpt"  # PRIST role names, as in chat.history
 OBJ, SEG = "[OBJ]", "[SEG]"
+SAVED = ("sample_id", "status", "store", "saved_digest")  # where and what was last saved
 _SEGMENT = re.compile(r"(?:\[OBJ\](.*?))?\[SEG\]", re.DOTALL)
 
 
@@ -48,6 +49,7 @@ class Conversation:
     sample_id: str | None = None
     status: str | None = None
     store: str | None = None
+    saved_digest: str | None = None  # `_layers.digest` of the labels as last saved
     focus_text: str | None = None  # the store's focus for stored samples
     stored_score: float | None = None
     started: float | None = field(default_factory=time.monotonic)  # None: effort unknown
@@ -60,6 +62,11 @@ class Conversation:
     def live(self) -> bool:
         """Can take another turn: has a chat, and was neither closed nor saved."""
         return self.chat is not None and not self.closed and self.sample_id is None
+
+    def take_saved(self, meta: dict[str, Any]) -> None:
+        """Take where a layer's metadata says it was saved (File > Save records it there)."""
+        for name in SAVED:
+            setattr(self, name, meta.get(name, getattr(self, name)))
 
     def add_turn(self, text: str, raw: str, masks, labels, scores) -> list[Segment]:
         """Record a question and its reply; give each mask the next free label id."""
@@ -122,6 +129,7 @@ class Conversation:
             "sample_id": self.sample_id,
             "status": self.status,
             "store": self.store,
+            "saved_digest": self.saved_digest,
         }
 
     @classmethod
@@ -140,6 +148,7 @@ class Conversation:
             sample_id=meta.get("sample_id"),
             status=meta.get("status"),
             store=meta.get("store"),
+            saved_digest=meta.get("saved_digest"),
             focus_text=meta.get("focus") or None,
             stored_score=meta.get("score"),
             started=None,  # the caller sets it if it knows when annotation began

@@ -26,6 +26,8 @@ class ConversationBook:
         """The current conversation if it can take this turn, else a new (current) one."""
         layer = _layers.unwrap(layer)
         current = self.current
+        if current is not None:
+            self.take_file_save(current)  # saved with File > Save: takes no more turns
         if (
             current is not None
             and current.live
@@ -90,6 +92,13 @@ class ConversationBook:
         }
         if labels.name.endswith(f"{conversation.image_name} (MIRAS)"):
             labels.name = conversation.layer_name()  # named after the first [OBJ] class
+
+    @staticmethod
+    def take_file_save(conversation: Conversation) -> None:
+        """Take the sample File > Save wrote the layer into (the writer records it there)."""
+        labels = conversation.labels_layer
+        if labels is not None:
+            conversation.take_saved(labels.metadata.get(METADATA_KEY, {}))
 
     def adopt(self, labels) -> Conversation | None:
         """Make the conversation kept in a MIRAS Labels layer current; None for other layers."""

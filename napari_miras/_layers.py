@@ -37,6 +37,22 @@ def unwrap(obj: Any) -> Any:
     return getattr(obj, "__wrapped__", obj)
 
 
+def holds(layers, layer: Any) -> bool:
+    """Whether `layer` is (still) one of `layers`, by identity through the proxy."""
+    layer = unwrap(layer)
+    return any(unwrap(other) is layer for other in layers)
+
+
+def digest(data: Any) -> str:
+    """A fingerprint of labels data: tells whether a layer changed since it was saved."""
+    import hashlib
+
+    array = np.ascontiguousarray(data)
+    found = hashlib.blake2b(f"{array.shape}{array.dtype}".encode(), digest_size=16)
+    found.update(memoryview(array).cast("B"))
+    return found.hexdigest()
+
+
 def base_data(layer: Image) -> Any:
     """The full-resolution array of a layer (level 0 of a multiscale pyramid)."""
     return layer.data[0] if layer.multiscale else layer.data

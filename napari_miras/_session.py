@@ -12,6 +12,8 @@ from typing import Any
 
 from psygnal import Signal
 
+from napari_miras._layers import unwrap
+
 
 class Session:
     store_changed = Signal(object)  # the CorrectionStore, or None
@@ -25,6 +27,7 @@ class Session:
         self.registry: str = ""
         self.annotator: str = _user()
         self.model_target: str = ""  # what the chat loaded ("demo", a folder): a retrain base
+        self.saving: Any = None  # the Labels layer the chat is saving now, if any
 
     def set_store(self, store: Any) -> None:
         self.store = store
@@ -40,6 +43,9 @@ _SESSIONS: weakref.WeakKeyDictionary[Any, Session] = weakref.WeakKeyDictionary()
 
 def session_for(viewer: Any) -> Session:
     """The session of `viewer`, made on first use."""
+    # Keyed on the viewer itself: napari hands each dock its own proxy of it, and a closed
+    # dock's proxy dies with the dock, which would drop the session the other dock still uses.
+    viewer = unwrap(viewer)
     if viewer not in _SESSIONS:
         _SESSIONS[viewer] = Session()
     return _SESSIONS[viewer]

@@ -6,14 +6,16 @@ put small stand-ins with the agreed names into sys.modules.
 
 from __future__ import annotations
 
+import gc
 import sys
+import threading
 import types
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from .conftest import wait_idle
+from .conftest import PLUGIN, wait_idle
 
 pytestmark = pytest.mark.gui
 
@@ -109,6 +111,70 @@ def test_next_opens_the_most_informative_item_and_accept_corrects_it(
     wait_idle(qtbot, al_dock)
     assert "corrected" in al_dock.item.value
     assert np.array_equal(viewer.layers[-1].data, record.correction)
+
+
+def test_next_while_accept_is_saving_moves_the_chat_to_the_next_item(
+    fake_loop, monkeypatch, viewer, chat_dock, al_dock, filled_store, qtbot, notes
+):
+    _open(qtbot, al_dock, filled_store)
+    al_dock.next_button.native.click()
+    wait_idle(qtbot, al_dock)
+    first, first_labels = chat_dock.conversation.sample_id, viewer.layers[-1]
+    release, set_correction = threading.Event(), type(filled_store).set_correction
+
+    def slow_write(store, *args, **kwargs):  # a remote store: the write takes a while
+        release.wait(10)
+        return set_correction(store, *args, **kwargs)
+
+    monkeypatch.setattr(type(filled_store), "set_correction", slow_write)
+    first_labels.data_setitem((np.array([20]), np.array([30])), 2)
+    chat_dock.accept_button.native.click()
+    al_dock.next_button.native.click()  # right away, while the Accept is still saving
+    wait_idle(qtbot, al_dock)
+    assert chat_dock.busy == "saving"
+    release.set()
+    wait_idle(qtbot, chat_dock)
+
+    second_labels = viewer.layers[-1]
+    second = second_labels.metadata["miras"]["sample_id"]
+    assert chat_dock.conversation.sample_id == second != first
+    assert first_labels not in viewer.layers  # saved as it was: it made way
+    assert not any("unsaved edits" in message for _, message in notes)
+    second_labels.data_setitem((np.array([2]), np.array([2])), 7)
+    chat_dock.accept_button.native.click()
+    wait_idle(qtbot, chat_dock)
+    assert filled_store.get(second).correction[2, 2] == 7  # item 2's edits on item 2's sample
+    assert filled_store.get(first).correction[20, 30] == 2
+    assert filled_store.get(first).correction[2, 2] == 0
+
+
+def test_edits_made_after_accept_are_kept_on_next(fake_loop, viewer, chat_dock, al_dock,
+                                                  filled_store, qtbot, notes):  # fmt: skip
+    _open(qtbot, al_dock, filled_store)
+    al_dock.next_button.native.click()
+    wait_idle(qtbot, al_dock)
+    labels = viewer.layers[-1]
+    labels.data_setitem((np.array([20]), np.array([30])), 2)
+    chat_dock.accept_button.native.click()
+    wait_idle(qtbot, chat_dock)
+    labels.data_setitem((np.array([25]), np.array([35])), 3)  # another fix, not accepted yet
+
+    al_dock.next_button.native.click()
+    wait_idle(qtbot, al_dock)
+    assert labels in viewer.layers and labels.data[25, 35] == 3
+    assert any("unsaved edits" in message for _, message in notes)
+
+
+def test_a_reopened_dock_shares_the_session_of_the_other(viewer, qtbot):
+    _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, "MIRAS active learning")
+    _, chat = viewer.window.add_plugin_dock_widget(PLUGIN, "MIRAS chat")
+    viewer.window.remove_dock_widget(dock.native)  # its close button
+    del dock
+    gc.collect()
+    qtbot.wait(100)  # Qt deletes the closed dock
+    gc.collect()
+    _, reopened = viewer.window.add_plugin_dock_widget(PLUGIN, "MIRAS active learning")
+    assert reopened.session is chat.session  # a store opened there is the chat's to save to
 
 
 def test_without_the_queue_modules_the_dock_says_what_is_missing(

@@ -81,6 +81,16 @@ def test_multiscale_image_is_read_at_full_resolution(viewer, chat_dock, qtbot, r
     assert _labels(viewer)[0].data.shape == rgb_image.shape[:2]
 
 
+def test_renaming_the_image_keeps_it_picked(viewer, chat_dock, qtbot):
+    from napari_miras._layers import unwrap
+
+    image = viewer.add_image(np.zeros((40, 50), np.uint8), name="A")
+    image.name = "patient-7"
+    assert unwrap(chat_dock.image_picker.value) is unwrap(image)
+    ask(qtbot, chat_dock, "Segment the cell")
+    assert chat_dock.conversation.image_name == "patient-7"
+
+
 def test_undo_takes_back_a_whole_reply(viewer, chat_dock, qtbot, rgb_image):
     viewer.add_image(rgb_image)
     ask(qtbot, chat_dock, "What is red?")

@@ -8,7 +8,7 @@ import pytest
 from napari_miras._reader import get_reader
 from napari_miras._writer import write_labels
 
-from .conftest import ask
+from .conftest import ask, wait_idle
 from .test_chat_widget import _labels
 
 pytestmark = pytest.mark.gui
@@ -54,6 +54,27 @@ def test_saving_a_layer_read_from_the_store_updates_its_sample(viewer, chat_dock
     write_labels(path, data, meta)  # the same sample, corrected again
     [record] = active_learning.open_store(path, mode="r").samples()
     assert np.array_equal(record.correction, data)
+
+
+def test_saving_the_chat_layer_again_then_accept_update_one_sample(viewer, chat_dock, qtbot,
+                                                                    rgb_image, tmp_path):  # fmt: skip
+    import active_learning
+
+    path = str(tmp_path / "saved.zarr")
+    chat_dock.session.set_store(active_learning.open_store(path))
+    viewer.add_image(rgb_image)
+    ask(qtbot, chat_dock, "What is red?")
+    [labels] = _labels(viewer)
+    viewer.layers.selection = {labels}
+    viewer.layers.save(path, selected=True, plugin=PLUGIN)
+    viewer.layers.save(path, selected=True, plugin=PLUGIN)  # Ctrl+S again, out of habit
+    labels.paint((30, 40), 7)
+    chat_dock.accept_button.native.click()
+    wait_idle(qtbot, chat_dock)
+
+    [record] = active_learning.open_store(path, mode="r").samples()
+    assert chat_dock.conversation.sample_id == record.sample_id
+    assert np.array_equal(record.correction, labels.data)
 
 
 def test_reader_declines_what_is_not_a_store(tmp_path):

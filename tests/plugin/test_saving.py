@@ -104,3 +104,18 @@ def test_a_failing_store_loses_nothing(viewer, chat_dock, store, qtbot, rgb_imag
     [(kind, message)] = notes
     assert kind == "error" and "disk full" in message and "still in layer" in message
     assert chat_dock.conversation.sample_id is None and chat_dock.accept_button.enabled
+
+
+def test_accept_refuses_a_conversation_whose_layer_was_deleted(viewer, chat_dock, store, qtbot,
+                                                               rgb_image, notes):  # fmt: skip
+    viewer.add_image(rgb_image)
+    ask(qtbot, chat_dock, "What is red?")
+    [labels] = _labels(viewer)
+    viewer.layers.remove(labels)
+    assert not chat_dock.accept_button.enabled
+
+    chat_dock.save("accept")  # what the Accept shortcut does
+    wait_idle(qtbot, chat_dock)
+    assert list(store.samples()) == []
+    [(kind, message)] = notes
+    assert kind == "warning" and "deleted" in message

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from miras.presets import PRESETS, preset
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILES = ("tokenizer_config.json",)  # plus tokenizer.json or a sentencepiece model
+TOKENIZER_JSON = ("tokenizer_config.json", "tokenizer.json")
+REPAIR = "re-export the checkpoint, or copy it again"
 REGISTRY_POINTER = "current"
 BUNDLED = Path(__file__).parent / "weights"
 
@@ -55,16 +58,17 @@ def save_pretrained(model, folder: str | Path) -> Path:
 
 def from_pretrained(folder: str | Path, *, device: str | torch.device | None = None, dtype=None):
     """Load a checkpoint folder written by `save_pretrained`."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_model
-    from transformers import AutoTokenizer
 
     folder = Path(folder)
     _check_files(folder)
     config = MirasConfig.load(folder / CONFIG_FILE)
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = build(config, tokenizer, seed=None)
+    model = build(config, _load_tokenizer(folder), seed=None)
     try:
         missing, unexpected = load_model(model, str(folder / WEIGHTS_FILE), strict=False)
+    except SafetensorError as err:
+        raise CheckpointError(f"{folder / WEIGHTS_FILE} is damaged ({err}); {REPAIR}") from err
     except RuntimeError as err:
         raise CheckpointError(f"{folder / WEIGHTS_FILE} does not fit its config.json: {err}") from err
     if missing or unexpected:
@@ -73,6 +77,29 @@ def from_pretrained(folder: str | Path, *, device: str | torch.device | None = N
             f"unexpected {unexpected[:5]}; was the folder assembled from two checkpoints?"
         )
     return _place(model, device, dtype)
+
+
+def _load_tokenizer(folder: Path):
+    from transformers import AutoTokenizer
+
+    for name in TOKENIZER_JSON:
+        if (folder / name).exists():
+            _check_json_object(folder / name)
+    try:
+        return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    except Exception as err:  # transformers raises whatever a bad file trips (KeyError, TypeError, ...)
+        raise CheckpointError(
+            f"the tokenizer files in {folder} are damaged ({type(err).__name__}: {err}); {REPAIR}") from err
+
+
+def _check_json_object(path: Path) -> None:
+    """Name the damaged file, which transformers' own JSON errors do not."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
+        raise CheckpointError(f"{path} is damaged: not valid JSON ({err}); {REPAIR}") from err
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} is damaged: a JSON {type(data).__name__}, not an object; {REPAIR}")
 
 
 def _check_files(folder: Path) -> None:

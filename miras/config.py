@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from miras.errors import ConfigError
+from miras.errors import CheckpointError, ConfigError
 
 LLAVA_V1_SYSTEM = (
     "A chat between a curious human and an artificial intelligence assistant. "
@@ -141,9 +141,13 @@ class MirasConfig:
     @classmethod
     def load(cls, path: str | Path) -> MirasConfig:
         try:
-            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-        except json.JSONDecodeError as err:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
             raise ConfigError(f"{path} is not valid JSON ({err}); re-export the checkpoint") from err
+        if not isinstance(data, dict):
+            raise CheckpointError(f"{path} is damaged: a JSON {type(data).__name__}, not an object; "
+                                  "re-export the checkpoint, or copy it again")
+        return cls.from_dict(data)
 
 
 def _dataclass_from_dict(kind: type, data: dict[str, Any]) -> Any:

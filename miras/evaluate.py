@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from miras.metrics import MaskMeter, text_metrics
+from miras.metrics import MaskMeter, distinct_n, text_metrics
 from miras.prist import PristSample, focus_mask, load_annotation, load_image, read_prist
 
 METRIC_KEYS = ("ciou", "giou", "precision", "recall", "f1", "bleu4", "rouge_l", "meteor", "dist1", "dist2", "n")
@@ -65,10 +65,14 @@ def evaluate(
             if on_progress is not None:
                 on_progress(done, len(samples))
     scores = meter.compute()
-    scores |= text_metrics(hyps, refs) if text and hyps else _no_text()
+    scores |= text_metrics(hyps, refs) if text and hyps else _no_text(hyps)
     scores["n"] = done
     return {key: scores[key] for key in METRIC_KEYS}
 
 
-def _no_text() -> dict[str, float]:
-    return {key: float("nan") for key in ("bleu4", "rouge_l", "meteor", "dist1", "dist2")}
+def _no_text(hyps: list[str]) -> dict[str, float]:
+    nan = float("nan")
+    scores = {"bleu4": nan, "rouge_l": nan, "meteor": nan, "dist1": nan, "dist2": nan}
+    if hyps:  # Dist-1/2 only count the replies' n-grams: no caption toolkit, no Java
+        scores |= {"dist1": distinct_n(hyps, 1), "dist2": distinct_n(hyps, 2)}
+    return scores

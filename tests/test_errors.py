@@ -53,6 +53,36 @@ def test_a_checkpoint_missing_a_file_names_it(tiny_model, tmp_path, missing):
         miras.load(folder)
 
 
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [
+        ("model.safetensors", lambda data: bytes(range(256)) * 4),
+        ("model.safetensors", lambda data: data[: len(data) // 2]),
+        ("model.safetensors", lambda data: b""),
+        ("tokenizer.json", lambda data: b"garbage{"),
+        ("tokenizer_config.json", lambda data: b"{bad"),
+        ("tokenizer_config.json", lambda data: b"[1, 2]"),
+        ("config.json", lambda data: b"[1, 2]"),
+    ],
+    ids=["corrupt-weights", "truncated-weights", "empty-weights", "tokenizer", "tokenizer-config",
+         "tokenizer-config-list", "config-list"],
+)
+def test_a_damaged_checkpoint_file_is_named_with_what_to_do(tiny_model, tmp_path, name, damage):
+    folder = save_pretrained(tiny_model, tmp_path / "ckpt")
+    path = folder / name
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(CheckpointError, match=rf"{name.replace('.', '[.]')} is damaged.*re-export"):
+        miras.load(folder)
+
+
+def test_a_tokenizer_that_transformers_cannot_read_is_refused_as_damaged(tiny_model, tmp_path):
+    folder = save_pretrained(tiny_model, tmp_path / "ckpt")
+    (folder / "tokenizer.json").write_text('{"version": "1.0"}')  # valid JSON, not a tokenizer
+    with pytest.raises(CheckpointError, match="tokenizer files in .* are damaged.*re-export"):
+        miras.load(folder)
+
+
 def test_weights_that_do_not_fit_the_config_are_refused(tiny_model, tmp_path):
     folder = save_pretrained(tiny_model, tmp_path / "ckpt")
     config = json.loads((folder / "config.json").read_text())

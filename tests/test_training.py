@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,14 @@ import torch
 from safetensors.torch import load_file
 
 from miras.checkpoint import build
+from miras.errors import ConfigError
 from miras.synth import generate
 from miras.training.data import PristSource
 from miras.training.feature_cache import CachedBatch, FeatureCache
 from miras.training.loop import train
 from miras.training.schedule import lr_factor
 from miras.training.settings import TrainSettings
+from miras.training.state import STATE_DIR, restore_state, save_state
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +69,51 @@ def test_resume_continues_where_it_stopped(synth_data, tmp_path):
     b = load_file(tmp_path / "resumed" / "model.safetensors")
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+
+
+
+def _saved_step(out: Path, step: int) -> None:
+    model = torch.nn.Linear(2, 1)
+    save_state(out, model, torch.optim.AdamW(model.parameters()), step, {}, None)
+
+
+def _restored_step(out: Path) -> int:
+    model = torch.nn.Linear(2, 1)
+    return restore_state(out, model, torch.optim.AdamW(model.parameters()))[0]
+
+
+def test_a_run_killed_before_removing_the_old_state_saves_and_resumes_the_newest(tmp_path):
+    _saved_step(tmp_path, 2)
+    shutil.copytree(tmp_path / STATE_DIR, tmp_path / "step2")
+    _saved_step(tmp_path, 4)
+    (tmp_path / "step2").rename(tmp_path / (STATE_DIR + ".old"))  # killed before its rmtree
+    assert _restored_step(tmp_path) == 4
+    _saved_step(tmp_path, 6)
+    assert _restored_step(tmp_path) == 6
+    assert not (tmp_path / (STATE_DIR + ".old")).exists()
+
+
+def test_a_run_killed_between_the_two_renames_resumes_the_previous_state(tmp_path):
+    _saved_step(tmp_path, 2)
+    _saved_step(tmp_path, 4)
+    (tmp_path / STATE_DIR).rename(tmp_path / (STATE_DIR + ".old"))
+    shutil.copytree(tmp_path / (STATE_DIR + ".old"), tmp_path / (STATE_DIR + ".tmp"))
+    (tmp_path / (STATE_DIR + ".tmp") / "state.json").unlink()  # the next one, half written
+    assert _restored_step(tmp_path) == 4
+    _saved_step(tmp_path, 6)
+    assert _restored_step(tmp_path) == 6
+
+
+def test_resuming_with_another_stage_or_policy_is_refused_but_more_steps_resume(synth_data, tmp_path):
+    source = PristSource(synth_data, stage=0, limit=1)
+    settings = _settings(stage=0, policy="all", max_steps=1, batch_size=1, save_every=0)
+    train(build("tiny", seed=0), source, settings, tmp_path / "run")
+    for changed in (dict(policy="sam"), dict(stage=1)):
+        with pytest.raises(ConfigError, match=r"holds a run with .*(policy 'all'|stage 0).* resumed with "
+                                              r".*(policy 'sam'|stage 1).*new --out.*original settings"):
+            train(build("tiny", seed=0), source, dataclasses.replace(settings, **changed), tmp_path / "run")
+    train(build("tiny", seed=0), source, dataclasses.replace(settings, max_steps=2), tmp_path / "run")
+    assert len(_log_losses(tmp_path / "run")) == 2
 
 
 def test_cached_features_give_the_full_forward_loss(synth_data, tmp_path):

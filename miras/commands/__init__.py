@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import math
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 from miras.errors import MirasError
+
+_PATH_ERRORS = (FileExistsError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+                PermissionError)
 
 
 def build_parser(prog: str, description: str, subcommands: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -34,6 +40,28 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
         message = " ".join(str(err).split())
         print(f"{parser.prog} {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except _PATH_ERRORS as err:
+        # A path given on the command line that is not what it should be (a file where a folder
+        # goes, no permission): the user's to fix, so one line, not a traceback.
+        where = f": {err.filename}" if err.filename else ""
+        print(f"{parser.prog} {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"{parser.prog} {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def print_json(value: Any) -> None:
+    """Print `value` as one line of strict JSON: a score that could not be computed (NaN) is
+    null, since bare NaN, which json.dumps writes by default, is not JSON."""
+    print(json.dumps(_nan_as_null(value), allow_nan=False))
+
+
+def _nan_as_null(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _nan_as_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nan_as_null(item) for item in value]
+    return value

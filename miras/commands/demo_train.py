@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from miras.commands import print_json
+
 HELP = "train the demo model from scratch on synthetic data (about 3 hours on 2 CPU cores)"
 
 
@@ -44,9 +46,7 @@ def recipe_from(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     from miras.training.demo_recipe import demo_train
 
-    print(json.dumps(demo_train(args.out, args.work, recipe_from(args))))
+    print_json(demo_train(args.out, args.work, recipe_from(args)))
     return 0

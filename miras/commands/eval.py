@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from miras.commands import print_json
 
 HELP = "evaluate a model on a PRIST-layout data set"
 
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar(desc="dialogues", unit="dlg") as bar:
         scores = evaluate(model, args.data, limit=args.limit, text=not args.no_text, on_progress=advancer(bar))
     if args.json:
-        print(json.dumps(scores))
+        print_json(scores)
     else:
         for key, value in scores.items():
             print(f"{key:>10}  {value:.4f}" if isinstance(value, float) else f"{key:>10}  {value}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from miras.commands import print_json
+
 HELP = "train a model (stage 0 from scratch, 1 mask-text alignment, 2 dialogues); resumable"
 
 
@@ -53,7 +55,6 @@ def initial_model(spec: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     import os
 
     from miras.training.loop import train
@@ -79,5 +80,5 @@ def run(args: argparse.Namespace) -> int:
     eval_source = open_source(args.eval, args.stage) if args.eval else None
     metrics = train(model, source, settings, args.out, eval_source=eval_source, device=args.device)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one report
-        print(json.dumps({"out": args.out, "metrics": metrics}))
+        print_json({"out": args.out, "metrics": metrics})
     return 0

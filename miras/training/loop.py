@@ -22,7 +22,7 @@ from miras.training.feature_cache import CachedBatch, FeatureCache, compute_item
 from miras.training.precision import use_bf16
 from miras.training.schedule import lr_factor
 from miras.training.settings import TrainSettings
-from miras.training.state import restore_state, save_state
+from miras.training.state import check_resumable, restore_state, save_state
 
 LOG_FILE = "train-log.jsonl"
 METRICS_FILE = "metrics.json"
@@ -75,6 +75,7 @@ def make_optimizer(params: list[torch.nn.Parameter], settings: TrainSettings) ->
 def _train(model, source, settings, out, eval_source, cache_dir, device, on_progress, should_stop):
     """The loop itself; returns the last metrics and the process group (closed by `train`)."""
     out.mkdir(parents=True, exist_ok=True)
+    check_resumable(out, settings.to_dict())
     dist = Distributed.from_env(device)
     # What runs is what the saved state records: float32 where bf16 would only be emulated.
     settings = dataclasses.replace(settings, bf16=use_bf16(settings.bf16, dist.device))

@@ -48,6 +48,14 @@ def test_commands_that_read_a_store_do_not_create_one_on_a_typo(argv, tmp_path, 
     assert not typo.exists()
 
 
+def test_a_file_where_a_folder_should_be_is_a_one_line_error(tmp_path, capsys):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a registry")
+    assert main(["rollback", "--registry", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("miras-al rollback: error: Not a directory") and err.count("\n") == 1
+
+
 def test_fsck_reports_an_unfinished_sample_and_repairs_it(store, monkeypatch, capsys):
     from .conftest import add_easy
 

@@ -86,12 +86,21 @@ def _normalise(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...])
     return (x - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)
 
 
+STRIP_RATIO = 4  # longer than this many aux views once resized: cropped before resizing
+
+
 def aux_and_clip_views(rgb: np.ndarray, aux_size: int, clip_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(3, aux, aux) and (3, clip, clip) tensors, as the authors' VideoFramesProcessor makes them."""
-    x = torch.tensor(rgb).permute(2, 0, 1).float()[None]
-    h, w = x.shape[-2:]
+    h, w = rgb.shape[:2]
     scale = aux_size / min(h, w)
     size = (max(aux_size, round(h * scale)), max(aux_size, round(w * scale)))
+    if max(size) > STRIP_RATIO * aux_size:
+        # A long strip (2 x 8000) would be upscaled whole, gigabytes, for a square of it: cut
+        # the centre square first (the same view to within a pixel).
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        rgb, size = rgb[top : top + side, left : left + side], (aux_size, aux_size)
+    x = torch.tensor(rgb).permute(2, 0, 1).float()[None]
     x = F.interpolate(x, size=size, mode="bicubic", align_corners=False).clamp(0, 255)
     top, left = (size[0] - aux_size) // 2, (size[1] - aux_size) // 2
     x = x[..., top : top + aux_size, left : left + aux_size]
@@ -103,9 +112,12 @@ def aux_and_clip_views(rgb: np.ndarray, aux_size: int, clip_size: int) -> tuple[
 def sam_view(rgb: np.ndarray, sam_size: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """(3, S, S) SAM input and the (h, w) the image occupies in it."""
     from segment_anything.utils.transforms import ResizeLongestSide
+    from torchvision.transforms.functional import resize, to_pil_image
 
-    resized = ResizeLongestSide(sam_size).apply_image(rgb)
-    h, w = resized.shape[:2]
+    # As ResizeLongestSide.apply_image, but the short side of a long strip keeps 1 pixel
+    # instead of rounding to 0.
+    h, w = (max(1, side) for side in ResizeLongestSide.get_preprocess_shape(*rgb.shape[:2], sam_size))
+    resized = np.array(resize(to_pil_image(rgb), [h, w]))
     x = _normalise(torch.from_numpy(resized).permute(2, 0, 1).float(), SAM_MEAN, SAM_STD)
     return F.pad(x, (0, sam_size - w, 0, sam_size - h)), (h, w)
 

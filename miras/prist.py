@@ -14,8 +14,10 @@ import io
 import json
 import os
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ from miras.errors import DataError
 ROLES = ("human", "gpt")
 LABELME_VERSION = "5.5.0"
 JPEG_QUALITY = 95
+# what PIL raises for a file that is not an image it can decode (UnidentifiedImageError is an OSError)
+UNREADABLE_IMAGE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,30 @@ def read_prist(root: str | os.PathLike[str]) -> list[PristSample]:
             samples.append(PristSample.from_json(entry))
         except DataError as e:
             raise DataError(f"{path}: entry {i}: {e}") from None
+    if path.parent.joinpath("masks").is_dir():
+        _warn_unmatched_focus(path.parent, samples)
     return samples
+
+
+def _warn_unmatched_focus(root: Path, samples: list[PristSample]) -> None:
+    """One warning for the dialogues whose focus selects no polygon: their target is an empty
+    mask. Not refused, as that can be meant (an object the image does not show)."""
+    unmatched = []
+    # the dialogues of an image are stored together: each annotation is read once
+    for img_id, group in groupby(samples, key=lambda s: s.img_id):
+        try:
+            shapes = load_annotation(root, img_id)["shapes"]
+        except DataError:
+            continue  # refused with its reason when the image is used
+        unmatched += [s for s in group if not any(_selects(shape, s.focus) for shape in shapes)]
+    if unmatched:
+        example = unmatched[0]
+        warnings.warn(
+            f"{root}: the focus of {len(unmatched)} of {len(samples)} dialogues matches no polygon "
+            f"label, so their target mask is empty (e.g. img_id {example.img_id!r}, focus "
+            f"{example.focus!r}); if that is not meant, fix the focus or the labels in masks/",
+            stacklevel=3,
+        )
 
 
 def write_prist(
@@ -148,15 +175,28 @@ def load_image(root: str | os.PathLike[str], img_id: str) -> np.ndarray:
     path = Path(root) / "images" / img_id
     if not path.is_file():
         raise DataError(f"image {path} not found; put the image of {img_id!r} in DIR/images/")
+    try:
+        return np.asarray(open_upright(path).convert("RGB"), dtype=np.uint8)
+    except UNREADABLE_IMAGE as e:
+        raise DataError(f"image {path} cannot be read ({e}); replace it with a PNG or JPEG file") from None
+
+
+def open_upright(path: str | os.PathLike[str]) -> Image.Image:
+    """An image file, loaded and turned by its EXIF orientation as OpenCV's imread and labelme
+    turn it, so that polygons drawn on it line up. Raises one of UNREADABLE_IMAGE."""
     with Image.open(path) as im:
-        return np.asarray(ImageOps.exif_transpose(im).convert("RGB"), dtype=np.uint8)
+        return ImageOps.exif_transpose(im)
 
 
 def load_annotation(root: str | os.PathLike[str], img_id: str) -> dict[str, Any]:
     """The labelme dict of an image, from DIR/masks/<img_id stem>.json."""
     check_img_id(img_id)
-    annotation = _read_json(_mask_path(Path(root), img_id), f"the labelme polygons of {img_id!r}")
-    _check_annotation(annotation)
+    path = _mask_path(Path(root), img_id)
+    annotation = _read_json(path, f"the labelme polygons of {img_id!r}")
+    try:
+        _check_annotation(annotation)
+    except DataError as e:
+        raise DataError(f"{path}: {e}") from None
     return annotation
 
 
@@ -168,19 +208,21 @@ def focus_mask(annotation: Mapping[str, Any], focus: str) -> np.ndarray:
     """
     from skimage.draw import polygon
 
-    _check_annotation(annotation)
-    shape = (int(annotation["imageHeight"]), int(annotation["imageWidth"]))
+    shape = _check_annotation(annotation)
     mask = np.zeros(shape, dtype=bool)
     for s in annotation["shapes"]:
-        label = str(s.get("label", ""))
-        if focus.lower() not in label.lower() or not s.get("points"):
+        if not _selects(s, focus):
             continue
-        xy = _points(s["points"], label)
+        xy = _points(s["points"], str(s.get("label", "")))
         mask[polygon(xy[:, 1], xy[:, 0], shape=shape)] = True
         rows, cols = _outline(xy)
         inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
         mask[rows[inside], cols[inside]] = True
     return mask
+
+
+def _selects(shape: Mapping[str, Any], focus: str) -> bool:
+    return focus.lower() in str(shape.get("label", "")).lower() and bool(shape.get("points"))
 
 
 def _outline(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -266,12 +308,33 @@ def _labelme_ready(annotation: Mapping[str, Any], img_id: str) -> dict[str, Any]
     return out
 
 
-def _check_annotation(annotation: Any) -> None:
+def _check_annotation(annotation: Any) -> tuple[int, int]:
+    """The (height, width) of a labelme annotation; DataError says what is malformed."""
     if not isinstance(annotation, Mapping):
         raise DataError(f"a labelme annotation must be an object, got {type(annotation).__name__}")
     missing = [k for k in ("shapes", "imageHeight", "imageWidth") if k not in annotation]
     if missing:
         raise DataError(f"labelme annotation lacks {missing}; see miras.prist.annotation_for")
+    shapes = annotation["shapes"]
+    if not isinstance(shapes, list):
+        raise DataError(f"'shapes' must be a list, got {type(shapes).__name__}; "
+                        "write [] for an image without polygons")
+    for k, s in enumerate(shapes):
+        if not isinstance(s, Mapping):
+            raise DataError(f"shape {k} must be an object with 'label' and 'points', "
+                            f"got {type(s).__name__}")
+    return _side(annotation, "imageHeight"), _side(annotation, "imageWidth")
+
+
+def _side(annotation: Mapping[str, Any], key: str) -> int:
+    try:
+        pixels = int(annotation[key])
+    except (TypeError, ValueError):
+        pixels = 0
+    if pixels <= 0:
+        raise DataError(f"{key!r} must be a positive number of pixels, got {annotation[key]!r}; "
+                        "set it to the image's size")
+    return pixels
 
 
 def _mask_path(root: Path, img_id: str) -> Path:

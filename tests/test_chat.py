@@ -105,6 +105,32 @@ def test_masks_come_back_at_the_input_size(tiny_model, image):
     assert all(0.0 <= s <= 1.0 for s in reply.scores)
 
 
+@pytest.mark.parametrize("shape", [(2, 600), (600, 2)], ids=["wide-strip", "tall-strip"])
+def test_long_strips_give_masks_at_their_size(tiny_model, shape):
+    # the SAM view's short side would round to 0 pixels
+    _always_seg(tiny_model)
+    reply = tiny_model.chat(np.zeros(shape, np.uint8), max_new_tokens=1).send("Segment the cell.")
+    assert [mask.shape for mask in reply.masks] == [shape]
+
+
+def test_a_long_strip_is_not_upscaled_whole(monkeypatch):
+    """A 2 x 8000 strip once grew to 128 x 512000 before its centre crop (gigabytes)."""
+    from miras.preprocess import aux_and_clip_views
+
+    largest = [0]
+
+    def interpolate(x, *args, **kwargs):
+        out = interpolate_now(x, *args, **kwargs)
+        largest[0] = max(largest[0], out.numel())
+        return out
+
+    interpolate_now = torch.nn.functional.interpolate
+    monkeypatch.setattr(torch.nn.functional, "interpolate", interpolate)
+    aux, clip = aux_and_clip_views(np.zeros((2, 8000, 3), np.uint8), 128, 96)
+    assert aux.shape == (3, 128, 128) and clip.shape == (3, 96, 96)
+    assert largest[0] <= 3 * 128 * 128
+
+
 def test_stop_leaves_the_conversation_unchanged(tiny_model, rgb_image):
     tiny_model.eval()
     reference = tiny_model.chat(rgb_image, max_new_tokens=8)

@@ -347,3 +347,69 @@ def test_bad_annotations_and_images_are_refused(tmp_path: Path) -> None:
         write_prist(tmp_path, [], {"../f.png": np.zeros((3, 3), np.uint8)})
     with pytest.raises(DataError, match=r"must be \(H, W\)"):
         mask_to_shapes(np.zeros((2, 3, 4), bool), "a")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"imageHeight": "abc"}, "'imageHeight' must be a positive number of pixels, got 'abc'"),
+        ({"imageWidth": 0}, "'imageWidth' must be a positive number"),
+        ({"shapes": None}, "'shapes' must be a list, got NoneType"),
+        ({"shapes": ["x"]}, "shape 0 must be an object with 'label' and 'points', got str"),
+    ],
+)
+def test_malformed_annotations_name_their_file(tmp_path: Path, change: dict, message: str) -> None:
+    annotation = {**annotation_for([{"label": "a", "points": rect(0, 0, 2, 2)}], 4, 4), **change}
+    (tmp_path / "masks").mkdir()
+    (tmp_path / "masks" / "a.json").write_text(json.dumps(annotation), encoding="utf-8")
+    with pytest.raises(DataError, match=r"masks/a\.json: ") as info:
+        load_annotation(tmp_path, "a.jpg")
+    assert message in str(info.value)
+    with pytest.raises(DataError, match=message.split(",")[0]):
+        focus_mask(annotation, "a")
+
+
+def test_an_unreadable_image_names_its_file(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.png").write_bytes(b"notapng")
+    with pytest.raises(DataError, match=r"images/a\.png cannot be read .*replace it"):
+        load_image(tmp_path, "a.png")
+
+
+def _data_set(root: Path, focuses: list[str]) -> Path:
+    entries = [PristSample.from_json(sample(img_id=f"{k:016x}.png", focus=f)) for k, f in enumerate(focuses)]
+    shapes = [{"label": "the sign", "points": rect(0, 0, 2, 2)}]
+    write_prist(root, entries, {e.img_id: np.zeros((4, 4), np.uint8) for e in entries},
+                {e.img_id: annotation_for(shapes, 4, 4) for e in entries})
+    return root
+
+
+def test_a_focus_matching_no_polygon_is_warned_once_per_data_set(tmp_path: Path) -> None:
+    # an empty target can be meant (the object is not in the image), so it is not refused
+    from miras.training.data import PristSource
+
+    root = _data_set(tmp_path, ["sign", "zebra", "giraffe"])
+    for read in (read_prist, PristSource):  # what evaluation and training read
+        with pytest.warns(UserWarning) as warned:
+            read(root)
+        assert len(warned) == 1
+        assert "focus of 2 of 3 dialogues matches no polygon" in str(warned[0].message)
+        assert "'0000000000000001.png', focus 'zebra'" in str(warned[0].message)
+
+
+def test_matching_focuses_give_no_warning(tmp_path: Path) -> None:
+    import warnings
+
+    root = _data_set(tmp_path, ["sign", "SIGN"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(read_prist(root)) == 2
+
+
+@pytest.mark.parametrize("entries", [[], [sample(dialogue=[{"from": "human", "value": "Hi"}])]],
+                         ids=["empty", "no-seg"])
+def test_a_data_set_with_nothing_to_train_on_is_refused(tmp_path: Path, entries: list) -> None:
+    from miras.training.data import PristSource
+
+    with pytest.raises(DataError, match=r"prist\.json: none of its \d dialogues can be trained on"):
+        PristSource(write_entries(tmp_path, entries), stage=2)

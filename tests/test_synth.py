@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from collections import Counter
 from itertools import groupby
@@ -124,6 +125,14 @@ def test_cli_helpers_write_a_data_set(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "2 images" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         parser.parse_args([str(tmp_path), "--n", "2", "--seed", "3", "--domain", "mars"])
+
+
+def test_synth_json_prints_one_summary_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from miras.cli import main
+
+    assert main(["synth", str(tmp_path / "out"), "--n", "1", "--seed", "3", "--size", "64", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["out"] == str(tmp_path / "out") and summary["images"] == 1
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.5,
         help="share of final answers that name the target, '[OBJ]the red mug[SEG]' (default: 0.5)",
     )
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(seconds, 2),
         "images_per_second": round(args.n / seconds, 1),
     }
-    if getattr(args, "json", False):
+    if args.json:
         print(json.dumps(summary))
     else:
         rate = summary["images_per_second"]

@@ -63,6 +63,11 @@ class PristSource:
         self.stage = stage
         samples = read_prist(self.root)
         self.samples = [s for s in samples if sum(t.text.count(SEG) for t in s.dialogue) == 1][:limit]
+        if not self.samples:
+            raise DataError(
+                f"{self.root / 'prist.json'}: none of its {len(samples)} dialogues can be trained on; "
+                f"add dialogues whose gpt turns hold exactly one {SEG} (the target's mask)"
+            )
 
     def __len__(self) -> int:
         return len(self.samples)

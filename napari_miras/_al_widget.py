@@ -4,6 +4,7 @@
 - Queue: Next asks the picked strategy for the most informative samples (leased to this
   annotator) and opens one: its image and its proposal as Labels, its dialogue in the chat dock.
 - Retrain now: `miras-al retrain` in a child process; a promoted model is loaded by the chat.
+  While it runs the button reads "Stop retrain" and kills it.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class ActiveLearningWidget(Container):
         self.strategy.changed.connect(self._on_strategy)
         self.next_button.changed.connect(self.next)
         self.previous_button.changed.connect(self.previous)
-        self.retrain_button.changed.connect(self.retrain)
+        self.retrain_button.changed.connect(self._on_retrain_button)
         self.session.saved.connect(self._on_saved)
         self.session.store_changed.connect(self._on_store_changed)
         self._shortcuts = [
@@ -288,10 +289,19 @@ class ActiveLearningWidget(Container):
         else:
             self.version.value = current or "none promoted yet"
 
+    def _on_retrain_button(self, _value=None) -> None:
+        if self._retraining():
+            self.stop_retrain()
+        else:
+            self.retrain()
+
+    def _retraining(self) -> bool:
+        return self._job is not None and self._job.running()
+
     def retrain(self, _value=None) -> None:
         """Fine-tune on the curated samples in a child process; promote only if better."""
         store, registry = self.session.store, self.registry.value.strip()
-        if self._job is not None and self._job.running():
+        if self._retraining():
             return
         if store is None or not registry:
             notify("warning", "Retraining needs an open store and a registry folder.")
@@ -306,6 +316,7 @@ class ActiveLearningWidget(Container):
         self._job.progress.connect(self._on_retrain_progress)
         self._job.done.connect(self._on_retrained)
         self._job.failed.connect(self._on_retrain_failed)
+        self._job.stopped.connect(self._on_retrain_stopped)
         self.retrain_progress.native.setRange(0, 0)  # busy until the job reports figures
         self.retrain_progress.visible = True
         self.retrain_result.value = "retraining…"
@@ -331,6 +342,16 @@ class ActiveLearningWidget(Container):
         self.refresh_counts()
         if result.get("promoted"):
             self.session.promoted.emit(str(result.get("version") or ""))
+
+    def stop_retrain(self, _value=None) -> None:
+        """Kill the running retrain; it promotes only as its last step, so the model stays."""
+        if self._retraining():
+            self.retrain_result.value = "stopping…"
+            self._job.cancel()
+
+    def _on_retrain_stopped(self) -> None:
+        self._end_retrain("retraining stopped")
+        self.show_version()
 
     def _on_retrain_failed(self, message: str) -> None:
         self._end_retrain("retraining failed")
@@ -368,8 +389,7 @@ class ActiveLearningWidget(Container):
         self.next_button.enabled = queue
         self.previous_button.enabled = queue and self.cursor.has_previous()
         self.open_button.enabled = idle
-        retraining = self._job is not None and self._job.running()
-        self.retrain_button.enabled = not retraining
+        self.retrain_button.text = "Stop retrain" if self._retraining() else "Retrain now"
 
 
 def _fail(what: str, error: BaseException) -> None:

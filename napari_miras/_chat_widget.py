@@ -1,9 +1,10 @@
 """The "MIRAS chat" dock: talk to the model about the image on screen, correct, accept.
 
 Flow of one turn: Send -> (load the model off-thread if needed) -> the worker reads the displayed
-plane, makes the chat on the first turn and sends the question -> the reply's masks are painted
-into the conversation's Labels layer as one undo step, the transcript shows each [SEG] in its
-label colour. Stop asks the model to stop between tokens; the conversation is then unchanged.
+plane, makes the chat on the first turn, sends the question and turns the reply's masks into
+label ids -> those are painted into the conversation's Labels layer as one undo step, the
+transcript shows each [SEG] in its label colour. Stop asks the model to stop between tokens; the
+conversation is then unchanged. Closing the dock stops the turn too, and drops its answer.
 
 Accept / Curate / Reject save the conversation into the store the active-learning dock opened.
 """
@@ -11,6 +12,7 @@ Accept / Curate / Reject save the conversation into the store the active-learnin
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -49,6 +51,9 @@ if TYPE_CHECKING:
     import napari
 
 log = logging.getLogger(__name__)
+# miras's advice when the context is full names its API: "start a new conversation (chat.reset())"
+_RESET_HINT = re.compile(r"start a new\s+conversation\s*\(chat\.reset\(\)\)")
+_RESET_CALL = re.compile(r"\s*\(chat\.reset\(\)\)")
 
 
 def load_model(target: str):
@@ -89,6 +94,7 @@ class ChatWidget(Container):
         self._stream = Stream()
         self._question = ""
         self._pending_layer = None  # a layer to show once idle (Next while saving)
+        self._closed = False  # the dock was closed: late answers are dropped
         self._build()
         self._connect()
         self._refresh()
@@ -150,6 +156,7 @@ class ChatWidget(Container):
         self._ticker = _timer(self.native, 150, self._show_stream)
         # A closing viewer stops a running turn (the current turn's event, looked up then).
         self.native.destroyed.connect(lambda *_: self._stop.set())
+        self._undock_watch = _when_undocked(self.native, self._on_dock_closed)
 
     def _image_choices(self, _widget=None) -> list[tuple[str, Any]]:
         from napari.layers import Image
@@ -192,6 +199,8 @@ class ChatWidget(Container):
         if source.choice != REGISTRY:
             self.session.model_target = source.target()  # starts an empty registry
         self._set_idle()
+        if self._closed:
+            return  # what it was loaded for (a message) went with the dock
         self.model_status.value = f"model: {source.choice} ({self.model_version})"
         if self.source() != source:  # the picker moved on while this one loaded
             self.load(then)
@@ -257,8 +266,10 @@ class ChatWidget(Container):
         self._stop, self._stream, self._question = threading.Event(), Stream(), text
         self._set_busy("answering", "MIRAS is answering… (Stop to cancel)")
         self._show_stream()
+        plane_shape = _layers.spatial_shape(layer)[len(index) :]
+        to_stroke = partial(_layers.make_stroke, plane_shape, first_id=conversation.next_label_id())
         self._worker = start(
-            run_turn, conversation, self.model.chat,
+            _answer, to_stroke, conversation, self.model.chat,
             partial(_layers.read_plane, layer, index), text, self._stop, self._stream,
             widget=self.native, desc="MIRAS is answering",
             on_done=partial(self._on_reply, conversation, text),
@@ -270,14 +281,17 @@ class ChatWidget(Container):
             self._stop.set()
             self.status.value = "stopping…"
 
-    def _on_reply(self, conversation: Conversation, text: str, reply) -> None:
+    def _on_reply(self, conversation: Conversation, text: str, result) -> None:
         self._set_idle()
+        if self._closed:
+            return  # the dock was closed during the turn: nobody waits for its masks
+        reply, stroke = result
         new = conversation.add_turn(text, reply.raw, reply.masks, reply.labels, reply.scores)
         labels = self.book.labels_of(conversation)
-        try:
-            _layers.paint_masks(labels, conversation.index, reply.masks, [s.label_id for s in new])
-        except ValueError as err:
-            notify("error", f"The reply's masks could not be shown: {err}")
+        if isinstance(stroke, ValueError):
+            notify("error", f"The reply's masks could not be shown: {stroke}")
+        elif stroke is not None:
+            _layers.paint(labels, conversation.index, stroke)
         self.book.sync(conversation)
         if self.message.value.strip() == text:
             self.message.value = ""
@@ -287,6 +301,8 @@ class ChatWidget(Container):
 
     def _on_turn_failed(self, error: BaseException) -> None:
         self._set_idle()
+        if self._closed:
+            return
         if is_cancelled(error, self._stop):
             self.status.value = "stopped; the conversation is unchanged"
             notify("info", "Stopped: the conversation is as it was; your message is kept.")
@@ -295,6 +311,14 @@ class ChatWidget(Container):
             notify("error", _turn_error(error))
             self.status.value = "the last message failed; it is still in the box"
         self._refresh()
+
+    def _on_dock_closed(self) -> None:
+        """Stop the running turn: the annotator closed the dock, so its answer is not wanted."""
+        self._closed = True
+        self._stop.set()
+        # The session outlives the dock: a promotion must not load a model into a closed one.
+        self.session.sample_opened.disconnect(self.show_layer)
+        self.session.promoted.disconnect(self._on_promoted)
 
     def _show_stream(self) -> None:
         if self.busy != "answering":
@@ -457,9 +481,21 @@ class ChatWidget(Container):
         bar.setValue(bar.maximum())
 
 
-def _turn_error(error: BaseException) -> str:
-    from miras import MirasError
+def _answer(to_stroke: Callable[[Any], Any], *turn: Any) -> tuple[Any, Any]:
+    """`run_turn(*turn)` and its masks as a stroke of label ids, both in the worker (masks can
+    be image-sized). A mask that does not fit comes back as its ValueError: the turn stands."""
+    reply = run_turn(*turn)
+    try:
+        return reply, to_stroke(reply.masks)
+    except ValueError as err:
+        return reply, err
 
+
+def _turn_error(error: BaseException) -> str:
+    from miras import ContextLengthError, MirasError
+
+    if isinstance(error, ContextLengthError):
+        return f"MIRAS could not answer: {_in_dock_terms(str(error))}"
     if isinstance(error, MirasError):
         return f"MIRAS could not answer: {error}"
     return (
@@ -468,12 +504,44 @@ def _turn_error(error: BaseException) -> str:
     )
 
 
+def _in_dock_terms(message: str) -> str:
+    """A context-length message with the dock's button where miras names its API."""
+    message, found = _RESET_HINT.subn('press "New conversation"', message)
+    if found:
+        return message
+    message = _RESET_CALL.sub("", message)  # reworded in miras: drop the API, name the button
+    return f'{message.rstrip(". ")}. Press "New conversation" to start over.'
+
+
 def _log_unexpected(error: BaseException, during: str) -> None:
     """Keep the traceback of what is not a user error (the notification shows only a line)."""
     from miras import MirasError
 
     if not isinstance(error, MirasError):
         log.error("MIRAS: %s failed", during, exc_info=(type(error), error, error.__traceback__))
+
+
+def _when_undocked(widget, callback: Callable[[], Any]):
+    """Call `callback()` when `widget` leaves its dock; returns the event filter (keep it).
+
+    napari's close button (x) does not delete a dock's widget: it takes the widget out of the
+    dock (setParent(None)) and deletes the dock, so `destroyed` does not fire (napari 0.9).
+    """
+    from qtpy.QtCore import QEvent, QObject
+
+    class Watch(QObject):
+        docked = False  # a widget not docked yet has no parent either
+
+        def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+            if event.type() == QEvent.Type.ParentChange:
+                was_docked, self.docked = self.docked, watched.parent() is not None
+                if was_docked and not self.docked:
+                    callback()
+            return False
+
+    watch = Watch(widget)
+    widget.installEventFilter(watch)
+    return watch
 
 
 def _timer(parent, interval_ms: int, callback):

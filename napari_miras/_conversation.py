@@ -73,7 +73,7 @@ class Conversation:
         self.turns += [(HUMAN, text), (GPT, raw)]
         self.asked += 1
         turn = len(self.turns) - 1
-        first = max((s.label_id for s in self.segments), default=0) + 1
+        first = self.next_label_id()
         new = [
             Segment(first + i, _at(labels, i, ""), _at(scores, i, None), turn)
             for i in range(len(masks))
@@ -83,6 +83,10 @@ class Conversation:
             mask = np.asarray(mask, dtype=bool)
             self.proposal = mask.copy() if self.proposal is None else self.proposal | mask
         return new
+
+    def next_label_id(self) -> int:
+        """The label id the next reply's first mask gets."""
+        return max((s.label_id for s in self.segments), default=0) + 1
 
     def segments_of(self, turn: int) -> list[Segment]:
         return [s for s in self.segments if s.turn == turn]

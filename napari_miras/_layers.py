@@ -2,8 +2,9 @@
 
 An image layer may be gray (H, W), colour (H, W, 3|4, `rgb=True`), a stack (..., H, W) or
 multiscale; the model always gets the one (H, W[, C]) plane on screen, at full resolution. Its
-masks go into a Labels layer of the image's spatial shape (the whole stack for a stack), written
-through `Labels.data_setitem` so that Ctrl+Z takes back a whole reply at once.
+masks go into a Labels layer of the image's spatial shape (the whole stack for a stack):
+`make_stroke` turns them into label ids off the GUI thread (they can be image-sized), and `paint`
+writes those into the layer as one undo step, so that Ctrl+Z takes back a whole reply at once.
 
 napari is imported only for type checking: these helpers take layers as arguments.
 """
@@ -11,6 +12,7 @@ napari is imported only for type checking: these helpers take layers as argument
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -121,32 +123,54 @@ def empty_labels(layer: Image) -> np.ndarray:
     return np.zeros(spatial_shape(layer), dtype=LABELS_DTYPE)
 
 
-def paint_masks(
-    labels: Labels, index: Sequence[int], masks: Sequence[np.ndarray], ids: Sequence[int]
-) -> int:
-    """Write each mask into plane `index` of `labels` with its id, as one undo step.
+@dataclass(frozen=True)
+class Stroke:
+    """A reply's masks as label ids over their bounding box in the plane (see `make_stroke`)."""
 
-    Returns the number of pixels written. Later masks win where masks overlap (the later [SEG]
-    is the model's more specific answer).
+    box: tuple[slice, slice]
+    ids: np.ndarray  # the label id of each pixel of `box`; 0 where no mask is
+
+
+def make_stroke(
+    plane_shape: Sequence[int], masks: Sequence[np.ndarray], first_id: int
+) -> Stroke | None:
+    """The masks with ids `first_id`, `first_id + 1`, ...; None if every mask is empty.
+
+    Touches every pixel: call it off the GUI thread. Later masks win where masks overlap (the
+    later [SEG] is the model's more specific answer).
     """
-    plane_shape = tuple(labels.data.shape[len(index) :])
-    written = 0
-    with labels.block_history():  # one Ctrl+Z undoes the whole reply
-        for mask, label_id in zip(masks, ids):
-            mask = np.asarray(mask, dtype=bool)
-            if mask.shape != plane_shape:
-                raise ValueError(
-                    f"a mask has shape {mask.shape} but the image plane is {plane_shape}; the "
-                    "model must return masks at the input image's size"
-                )
-            rows, cols = np.nonzero(mask)
-            if rows.size == 0:
-                continue
-            leading = tuple(np.full(rows.size, i, dtype=np.intp) for i in index)
-            labels.data_setitem((*leading, rows, cols), label_id, refresh=False)
-            written += rows.size
+    plane_shape = tuple(plane_shape)
+    ids = np.zeros(plane_shape, dtype=LABELS_DTYPE)
+    for label_id, mask in enumerate(masks, start=first_id):
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != plane_shape:
+            raise ValueError(
+                f"a mask has shape {mask.shape} but the image plane is {plane_shape}; the "
+                "model must return masks at the input image's size"
+            )
+        ids[mask] = label_id
+    rows, cols = np.flatnonzero(ids.any(axis=1)), np.flatnonzero(ids.any(axis=0))
+    if rows.size == 0:
+        return None
+    box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+    return Stroke(box, ids[box].copy())
+
+
+def paint(labels: Labels, index: Sequence[int], stroke: Stroke) -> None:
+    """Write a stroke into plane `index` of `labels` as one undo step, keeping other pixels.
+
+    Cheap enough for the GUI thread: whole-box copies, where `Labels.data_setitem` would index
+    the layer pixel by pixel (seconds for an image-sized mask).
+    """
+    key = (*index, *stroke.box)
+    before = np.array(labels.data[key], copy=True)
+    # An empty box (a new layer) takes the ids as they are; else the user's edits stay around.
+    after = np.where(stroke.ids != 0, stroke.ids, before) if before.any() else stroke.ids
+    labels.data[key] = after
+    # The history atom `data_setitem` saves, with a box for its index: undo and redo write the
+    # box back. napari has no public call for it.
+    labels._save_history((key, before, after))
     labels.refresh()
-    return written
 
 
 def labels_plane(data: Any, index: Sequence[int], name: str = "the labels") -> np.ndarray:

@@ -75,17 +75,20 @@ def _score(value: Any) -> str:
 
 
 class RetrainJob(QObject):
-    """Runs one retrain command; emits progress(done, total), then done(result) or failed(text)."""
+    """Runs one retrain command; emits progress(done, total), then done(result), failed(text)
+    or, after `cancel()`, stopped()."""
 
     progress = Signal(int, int)
     done = Signal(dict)
     failed = Signal(str)
+    stopped = Signal()
 
     def __init__(self, argv: list[str], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._argv = argv
         self._stdout: list[str] = []
         self._stderr: list[str] = []
+        self.cancelled = False
         self.process = QProcess(self)
         self.process.readyReadStandardOutput.connect(self._read_stdout)
         self.process.readyReadStandardError.connect(self._read_stderr)
@@ -96,6 +99,7 @@ class RetrainJob(QObject):
         self.process.start(self._argv[0], self._argv[1:])
 
     def cancel(self) -> None:
+        self.cancelled = True
         self.process.kill()
 
     def running(self) -> bool:
@@ -114,6 +118,9 @@ class RetrainJob(QObject):
 
     def _finished(self, code: int, _status=None) -> None:
         self._read_stdout()
+        if self.cancelled:  # killed on request: its exit code and output say nothing
+            self.stopped.emit()
+            return
         if code != 0:
             tail = "".join(self._stderr).strip()[-500:]
             self.failed.emit(f"retrain exited with code {code}: {tail}")

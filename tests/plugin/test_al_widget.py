@@ -200,11 +200,11 @@ def al_dock_factory(viewer):
     return make
 
 
-def _fake_retrain(monkeypatch, stdout: str, code: int = 0):
+def _fake_retrain(monkeypatch, stdout: str, code: int = 0, pause: float = 0.05):
     script = (
         "import sys, time\n"
         "for i in range(1, 4):\n"
-        "    print(f'fine-tuning {i}/3', file=sys.stderr, flush=True); time.sleep(0.05)\n"
+        f"    print(f'fine-tuning {{i}}/3', file=sys.stderr, flush=True); time.sleep({pause})\n"
         f"print({stdout!r}); sys.exit({code})\n"
     )
     argvs = []
@@ -252,6 +252,31 @@ def test_a_failed_retrain_is_reported(fake_loop, monkeypatch, viewer, al_dock, f
     assert any(kind == "error" and "code 3" in message for kind, message in notes)
     assert argvs[0][2] == "demo"  # an empty registry starts from the chat's model (none yet)
     assert al_dock.retrain_button.enabled
+
+
+def test_a_running_retrain_can_be_stopped(fake_loop, monkeypatch, viewer, al_dock, filled_store,
+                                          qtbot, tmp_path, notes):  # fmt: skip
+    from napari_miras._retrain import RetrainJob
+
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    (registry / "current").write_text("v0002\n")
+    _fake_retrain(monkeypatch, '{"promoted": true, "version": "v0003"}', pause=60)
+    cancelled, cancel = [], RetrainJob.cancel
+    monkeypatch.setattr(RetrainJob, "cancel", lambda job: cancelled.append(job) or cancel(job))
+    _open(qtbot, al_dock, filled_store)
+    al_dock.registry.value = str(registry)
+
+    al_dock.retrain_button.native.click()
+    assert al_dock.retrain_button.text == "Stop retrain" and al_dock.retrain_button.enabled
+    al_dock.retrain_button.native.click()
+    qtbot.waitUntil(lambda: al_dock.retrain_result.value == "retraining stopped", timeout=20_000)
+
+    assert cancelled == [al_dock._job] and not al_dock._job.running()
+    assert al_dock.retrain_button.text == "Retrain now" and al_dock.retrain_button.enabled
+    assert al_dock.retrain_progress.native.isHidden()
+    assert al_dock.version.value == "v0002"  # the registry keeps its current model
+    assert not [message for kind, message in notes if kind == "error"]
 
 
 def test_with_the_real_queue_next_serves_proposed_samples(viewer, chat_dock, al_dock,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from napari_miras._conversation import METADATA_KEY
 
-from .conftest import ask, wait_idle
+from .conftest import PLUGIN, ask, wait_idle
 from .fakes import SCRIPT, FakeModel, box
 
 pytestmark = pytest.mark.gui
@@ -105,6 +107,52 @@ def test_undo_takes_back_a_whole_reply(viewer, chat_dock, qtbot, rgb_image):
     assert np.array_equal(labels.data == 1, box(rgb_image.shape[:2], 0))
 
 
+def test_masks_become_labels_off_the_gui_thread(viewer, chat_dock, qtbot, rgb_image, monkeypatch):
+    """Image-sized masks painted pixel by pixel froze napari for seconds on the GUI thread."""
+    from napari.layers import Labels
+
+    from napari_miras import _layers
+
+    on_gui_thread, make_stroke = [], _layers.make_stroke
+
+    def spy(*args, **kwargs):
+        on_gui_thread.append(threading.current_thread() is threading.main_thread())
+        return make_stroke(*args, **kwargs)
+
+    monkeypatch.setattr(_layers, "make_stroke", spy)
+    per_pixel = []
+    monkeypatch.setattr(Labels, "data_setitem", lambda *args, **kwargs: per_pixel.append(args))
+    viewer.add_image(rgb_image)
+    ask(qtbot, chat_dock, "What is red?")
+    ask(qtbot, chat_dock, "And its parts?")
+
+    assert on_gui_thread == [False, False] and per_pixel == []
+    [labels] = _labels(viewer)
+    for n in range(3):
+        assert np.all(labels.data[box(rgb_image.shape[:2], n)] == n + 1)
+    assert np.count_nonzero(labels.data) == 3 * 60
+
+
+def test_undo_takes_back_the_annotators_edits_then_the_reply(viewer, chat_dock, qtbot, rgb_image):
+    viewer.add_image(rgb_image)
+    ask(qtbot, chat_dock, "What is red?")
+    [labels] = _labels(viewer)
+    replied = labels.data.copy()
+    labels.brush_size = 3
+    labels.paint((40, 55), 9)  # the annotator's brush, away from the masks
+    ask(qtbot, chat_dock, "And its parts?")
+    assert labels.data[40, 55] == 9  # a reply keeps the edits around its masks
+
+    labels.undo()  # the second reply
+    assert set(np.unique(labels.data)) == {0, 1, 9}
+    labels.undo()  # the brush stroke
+    assert np.array_equal(labels.data, replied)
+    labels.undo()  # the first reply
+    assert not labels.data.any()
+    labels.redo()
+    assert np.array_equal(labels.data, replied)
+
+
 def test_new_conversation_reuses_the_chat_and_makes_a_new_layer(viewer, chat_dock, qtbot, rgb_image):
     viewer.add_image(rgb_image)
     ask(qtbot, chat_dock, "What is red?")
@@ -147,6 +195,23 @@ def test_model_errors_become_notifications_that_say_what_to_do(
     assert kind == "error" and "start a new conversation" in message
     assert chat_dock.message.value == "What is red?"
     assert chat_dock.send_button.enabled  # nothing is stuck
+
+
+def test_a_full_context_says_to_press_new_conversation(viewer, chat_dock, qtbot, rgb_image, notes):
+    import miras
+    from napari_miras._chat_widget import _turn_error
+
+    full = miras.ContextLengthError(
+        "this message makes the conversation 1100 tokens long; the model's context holds 1024. "
+        "Shorten the message or start a new conversation (chat.reset())."
+    )  # miras's wording: it names its API
+    chat_dock.loader = lambda target: FakeModel(error=full)
+    viewer.add_image(rgb_image)
+    ask(qtbot, chat_dock, "What is red?")
+    [(kind, message)] = notes
+    assert kind == "error" and message.endswith('Shorten the message or press "New conversation".')
+    reworded = _turn_error(miras.ContextLengthError("the conversation is too long (chat.reset())"))
+    assert reworded.endswith('too long. Press "New conversation" to start over.')
 
 
 def test_missing_demo_weights_explain_the_way_out(viewer, chat_dock, qtbot, rgb_image, notes):
@@ -224,3 +289,57 @@ def test_closing_napari_during_a_turn_stops_the_model(make_napari_viewer, qtbot,
     qtbot.wait(100)  # let its result reach the event loop
     assert slow.chats[0].history == []  # the turn was cancelled
     assert chat.busy == "answering"  # its callbacks found the dock gone and did nothing
+
+
+def _close_dock(viewer) -> None:
+    """Press the close button (x) of the chat dock's title bar."""
+    dock, _ = viewer.window.add_plugin_dock_widget(PLUGIN, "MIRAS chat")  # the open one
+    dock.title.close_button.click()
+
+
+def test_closing_the_dock_stops_the_turn(viewer, chat_dock, qtbot, rgb_image, notes):
+    slow = FakeModel(delay=20.0, steps=2000)
+    chat_dock.loader = lambda target: slow
+    viewer.add_image(rgb_image)
+    chat_dock.message.value = "What is red?"
+    chat_dock.send()
+    qtbot.waitUntil(lambda: chat_dock.busy == "answering", timeout=10_000)
+
+    _close_dock(viewer)
+    assert chat_dock._stop.is_set()  # napari keeps the widget: it must stop the model itself
+    wait_idle(qtbot, chat_dock)
+    assert slow.chats[0].history == [] and _labels(viewer) == [] and notes == []
+
+
+class _DeafModel(FakeModel):
+    """Answers once `answer` is set, never checking Stop: its reply comes whatever happens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = threading.Event()
+
+    def chat(self, image):
+        chat = super().chat(image)
+        send = chat.send
+
+        def send_when_told(text, **_):
+            self.answer.wait(20)
+            return send(text)
+
+        chat.send = send_when_told
+        return chat
+
+
+def test_an_answer_arriving_after_the_dock_closed_is_dropped(viewer, chat_dock, qtbot, rgb_image):
+    deaf = _DeafModel()
+    chat_dock.loader = lambda target: deaf
+    viewer.add_image(rgb_image)
+    chat_dock.message.value = "What is red?"
+    chat_dock.send()
+    qtbot.waitUntil(lambda: chat_dock.busy == "answering", timeout=10_000)
+
+    _close_dock(viewer)
+    deaf.answer.set()
+    wait_idle(qtbot, chat_dock)
+    assert len(deaf.chats[0].history) == 2  # the model did answer...
+    assert _labels(viewer) == [] and chat_dock.conversation.turns == []  # ...into a closed dock

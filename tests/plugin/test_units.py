@@ -89,6 +89,17 @@ def test_rgb_and_multiscale_planes():
     assert _layers.read_plane(layer, (1,)).max() == 7
 
 
+def test_a_stroke_gives_later_masks_the_overlap_and_keeps_only_their_box():
+    first, second = np.zeros((2, 8, 10), bool)
+    first[1:4, 2:6], second[3:5, 5:9] = True, True
+    stroke = _layers.make_stroke((8, 10), [first, second], first_id=4)
+    assert stroke.box == (slice(1, 5), slice(2, 9))
+    assert stroke.ids[2, 0] == 4 and stroke.ids[2, 3] == 5 and stroke.ids[0, 6] == 0
+    assert _layers.make_stroke((8, 10), [np.zeros((8, 10), bool)], first_id=1) is None
+    with pytest.raises(ValueError, match="input image's size"):
+        _layers.make_stroke((8, 10), [first.T], first_id=1)
+
+
 def test_labels_beyond_uint8_are_refused_with_a_hint():
     with pytest.raises(ValueError, match="relabel"):
         _layers.labels_plane(np.array([[0, 300]], np.uint16), ())

@@ -131,7 +131,7 @@ def resolve(name_or_path: str | Path) -> Path:
                 "it with `make demo-model`"
             )
         return folder
-    folder = Path(name_or_path).expanduser()
+    folder = _local_folder(name_or_path)
     pointer = folder / REGISTRY_POINTER
     if pointer.is_file() and not (folder / CONFIG_FILE).exists():
         version = pointer.read_text(encoding="utf-8").strip()
@@ -139,6 +139,17 @@ def resolve(name_or_path: str | Path) -> Path:
             raise CheckpointError(f"{pointer} names no valid version ({version!r})")
         return folder / version
     return folder
+
+
+def _local_folder(location: str | Path) -> Path:
+    """A path, or a file:// URL (as a registry may be given); other URLs are refused by name."""
+    text = os.fspath(location)
+    if text.startswith("file://"):
+        return Path(text[len("file://"):] or "/")
+    if "://" in text:
+        raise CheckpointError(f"{text} is a URL: models load from a folder on this machine; copy "
+                              "or mount it, then pass the folder")
+    return Path(text).expanduser()
 
 
 def load(name_or_path: str | Path = "demo", *, device=None, dtype=None, **components):

@@ -111,6 +111,10 @@ def test_registry_folder_loads_its_current_version(tiny_model, tmp_path):
     (tmp_path / "reg" / "current").write_text("v0001\n")
     loaded = miras.load(tmp_path / "reg")
     assert loaded.config.to_dict() == tiny_model.config.to_dict()
+    # miras-al takes a registry as a file:// URL too; the model loads from it alike
+    assert miras.load(f"file://{tmp_path}/reg").config.to_dict() == tiny_model.config.to_dict()
+    with pytest.raises(CheckpointError, match="copy or mount it"):
+        miras.load("s3://bucket/reg")
     (tmp_path / "reg" / "current").write_text("../elsewhere")
     with pytest.raises(CheckpointError, match="no valid version"):
         miras.load(tmp_path / "reg")

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from miras.config import MirasConfig
+from miras.devices import checked_device, checked_dtype
 from miras.errors import CheckpointError, ConfigError
 from miras.presets import PRESETS, preset
 
@@ -116,6 +117,7 @@ def _check_files(folder: Path) -> None:
 
 
 def _place(model, device, dtype):
+    device, dtype = checked_device(device), checked_dtype(dtype)
     if device is not None or dtype is not None:
         model.to(device=device, dtype=dtype)
     return model.eval()

@@ -125,3 +125,17 @@ def test_config_round_trips_through_json(tmp_path):
     config.save(tmp_path / "config.json")
     assert MirasConfig.load(tmp_path / "config.json") == config
     assert config.num_image_tokens == 576 and config.convnext.out_channels == 2880
+
+
+@pytest.mark.parametrize("device", ["foo", "cuda:99"])
+def test_a_device_that_is_not_there_is_named_with_what_to_pass(device):
+    with pytest.raises(ConfigError, match=f"'{device}'"):
+        miras.load("tiny", device=device)
+
+
+def test_a_dtype_may_be_given_by_name():
+    import torch
+
+    assert next(miras.load("tiny", dtype="bfloat16").parameters()).dtype == torch.bfloat16
+    with pytest.raises(ConfigError, match="not a torch dtype"):
+        miras.load("tiny", dtype="float99")

@@ -9,6 +9,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from miras.devices import checked_device
+
 
 @dataclass
 class Distributed:
@@ -24,7 +26,7 @@ class Distributed:
     def from_env(cls, device: str | None = None) -> Distributed:
         """Join the process group torchrun describes in the environment, if any."""
         world = int(os.environ.get("WORLD_SIZE", "1"))
-        chosen = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        chosen = checked_device(device) or torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if world == 1:
             return cls(device=chosen)
         rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))

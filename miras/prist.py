@@ -323,6 +323,8 @@ def _check_annotation(annotation: Any) -> tuple[int, int]:
         if not isinstance(s, Mapping):
             raise DataError(f"shape {k} must be an object with 'label' and 'points', "
                             f"got {type(s).__name__}")
+        if s.get("points"):
+            _points(s["points"], str(s.get("label", "")))  # here, where the file is known
     return _side(annotation, "imageHeight"), _side(annotation, "imageWidth")
 
 

@@ -356,6 +356,8 @@ def test_bad_annotations_and_images_are_refused(tmp_path: Path) -> None:
         ({"imageWidth": 0}, "'imageWidth' must be a positive number"),
         ({"shapes": None}, "'shapes' must be a list, got NoneType"),
         ({"shapes": ["x"]}, "shape 0 must be an object with 'label' and 'points', got str"),
+        ({"shapes": [{"label": "a", "points": [[1, 2, 3]]}]},
+         "points of shape 'a' must be a list of"),
     ],
 )
 def test_malformed_annotations_name_their_file(tmp_path: Path, change: dict, message: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import miras
 from miras.checkpoint import build
 from miras.errors import ConfigError
 from miras.synth import generate
@@ -114,6 +115,16 @@ def test_resuming_with_another_stage_or_policy_is_refused_but_more_steps_resume(
             train(build("tiny", seed=0), source, dataclasses.replace(settings, **changed), tmp_path / "run")
     train(build("tiny", seed=0), source, dataclasses.replace(settings, max_steps=2), tmp_path / "run")
     assert len(_log_losses(tmp_path / "run")) == 2
+
+
+def test_resuming_with_another_model_is_refused(synth_data, tmp_path):
+    source = PristSource(synth_data, stage=0, limit=1)
+    settings = _settings(stage=0, policy="all", max_steps=1, batch_size=1, save_every=0)
+    train(build("tiny", seed=0), source, settings, tmp_path / "run")
+    config = miras.preset("tiny")
+    wider = dataclasses.replace(config, text={**config.text, "intermediate_size": 96})
+    with pytest.raises(ConfigError, match="another model than this one.*original --init"):
+        train(build(wider, seed=0), source, dataclasses.replace(settings, max_steps=2), tmp_path / "run")
 
 
 def test_cached_features_give_the_full_forward_loss(synth_data, tmp_path):

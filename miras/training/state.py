@@ -55,7 +55,12 @@ def restore_state(out: Path, model, optimizer) -> tuple[int, float | None]:
     folder = _state_folder(out)
     if folder is None:
         return 0, None
-    load_model(model, str(folder / "model.safetensors"))
+    try:
+        load_model(model, str(folder / "model.safetensors"))
+    except RuntimeError as err:  # missing, unexpected or differently shaped weights
+        first = str(err).strip().splitlines()[0]
+        raise ConfigError(f"{out} holds a run of another model than this one ({first}); pass a "
+                          "new --out, or resume with the original --init") from None
     # Our own file, but still no arbitrary unpickling: tensors and plain containers only.
     optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
     state = json.loads((folder / "state.json").read_text())

@@ -94,6 +94,7 @@ class ChatWidget(Container):
         self._stream = Stream()
         self._question = ""
         self._pending_layer = None  # a layer to show once idle (Next while saving)
+        self._pending_image = None  # an image selected while busy: picked once idle
         self._closed = False  # the dock was closed: late answers are dropped
         self._build()
         self._connect()
@@ -103,6 +104,10 @@ class ChatWidget(Container):
 
     def _build(self) -> None:
         self.image_picker = ComboBox(label="Image", choices=self._image_choices, nullable=True)
+        self.image_picker.tooltip = (
+            "The image the next question is about. Fixed while MIRAS answers or saves; an "
+            "image selected in the layer list meanwhile is picked when it is done."
+        )
         self.model_picker = ComboBox(label="Model", choices=CHOICES, value=DEMO)
         self.folder = FileEdit(label="Folder", mode="d", visible=False)
         self.model_status = Label(label="", value="model: loads with the first message")
@@ -141,6 +146,7 @@ class ChatWidget(Container):
         self.accept_button.changed.connect(partial(self.save, "accept"))
         self.curate_button.changed.connect(partial(self.save, "curate"))
         self.reject_button.changed.connect(partial(self.save, "reject"))
+        self.image_picker.native.activated.connect(self._select_picked)  # the user's picks only
         self.model_picker.changed.connect(self._on_model_choice)
         self.folder.changed.connect(self._on_model_choice)
         layers = self.viewer.layers
@@ -287,17 +293,38 @@ class ChatWidget(Container):
             return  # the dock was closed during the turn: nobody waits for its masks
         reply, stroke = result
         new = conversation.add_turn(text, reply.raw, reply.masks, reply.labels, reply.scores)
+        scores = ", ".join(f"{s.score:.2f}" for s in new if s.score is not None)
+        self.status.value = f"{len(new)} mask(s)" + (f", scores {scores}" if scores else "")
+        if self._image_closed(conversation):
+            self._drop_masks(conversation)
+        else:
+            self._paint(conversation, stroke)
+        self.book.sync(conversation)
+        if self.message.value.strip() == text:
+            self.message.value = ""
+        self._refresh()
+
+    def _paint(self, conversation: Conversation, stroke) -> None:
         labels = self.book.labels_of(conversation)
         if isinstance(stroke, ValueError):
             notify("error", f"The reply's masks could not be shown: {stroke}")
         elif stroke is not None:
             _layers.paint(labels, conversation.index, stroke)
-        self.book.sync(conversation)
-        if self.message.value.strip() == text:
-            self.message.value = ""
-        scores = ", ".join(f"{s.score:.2f}" for s in new if s.score is not None)
-        self.status.value = f"{len(new)} mask(s)" + (f", scores {scores}" if scores else "")
-        self._refresh()
+
+    def _image_closed(self, conversation: Conversation) -> bool:
+        """The image was closed during the turn, and no layer of the conversation is left."""
+        labels = conversation.labels_layer
+        if labels is not None and _layers.holds(self.viewer.layers, labels):
+            return False
+        return not _layers.holds(self.viewer.layers, conversation.image_layer)
+
+    def _drop_masks(self, conversation: Conversation) -> None:
+        """Show the reply's text only: a new Labels layer would have no image under it."""
+        conversation.closed = True  # its image is gone: the next message starts over
+        self.status.value = "the image was closed: the reply's masks are not shown"
+        notify("warning", f"The image '{conversation.image_name}' was closed while MIRAS "
+                          "answered: the reply's text is shown, its masks are not. Open the "
+                          "image again and ask in a new conversation to get them.")  # fmt: skip
 
     def _on_turn_failed(self, error: BaseException) -> None:
         self._set_idle()
@@ -360,8 +387,28 @@ class ChatWidget(Container):
         layer = self.viewer.layers.selection.active
         if isinstance(layer, Labels):
             self.show_layer(layer)
-        elif isinstance(layer, Image) and not self.busy:
-            self.image_picker.value = layer
+        elif isinstance(layer, Image):
+            self._pick(layer)
+
+    def _pick(self, image) -> None:
+        """Pick `image` for the next question; while busy, once done (the turn keeps its own)."""
+        if not self.busy:
+            self.image_picker.value = image
+            return
+        self._pending_image = image
+        self.status.value = f"{self.busy}…; then '{image.name}' is picked for the next question"
+
+    def _select_picked(self, _index=None) -> None:
+        """Select the image picked here in the layer list too: else a click there on the image
+        already selected, to pick it, is no change and napari does not report it."""
+        image = self.image_picker.value
+        if image is not None:
+            self.viewer.layers.selection.active = image
+
+    def _pick_pending_image(self) -> None:
+        image, self._pending_image = self._pending_image, None
+        if image is not None and _layers.holds(self.viewer.layers, image):
+            self._pick(image)
 
     def _on_layers_changed(self, event=None) -> None:
         self.reset_choices()
@@ -406,22 +453,37 @@ class ChatWidget(Container):
         saved = _layers.digest(labels.data)
         self.session.saving = labels
         self._set_busy("saving", f"saving ({action})…")
+        # Reject stores no correction; Accept and Curate look for edits they cannot store.
+        whole = labels.data if action != "reject" else None
         self._worker = start(
-            save, store, conversation, correction, action, self.session.annotator or None,
+            _save_plane, whole, store, conversation, correction, action,
+            self.session.annotator or None,
             widget=self.native, desc="Saving to the correction store",
             on_done=partial(self._on_saved, conversation, store, saved),
             on_error=partial(self._on_save_failed, labels.name),
         )  # fmt: skip
 
-    def _on_saved(self, conversation: Conversation, store, saved: str, result) -> None:
+    def _on_saved(self, conversation: Conversation, store, saved: str, done) -> None:
+        result, unsaved_planes = done
         self.session.saving = None
         self._set_idle()
         conversation.sample_id, conversation.status = result
         conversation.store, conversation.saved_digest = store.where, saved
         self.book.sync(conversation)
         self.status.value = f"saved: sample {result[0]} is {result[1]}"
+        if unsaved_planes:
+            self._warn_unsaved_planes(conversation, unsaved_planes)
         self._refresh()
         self.session.saved.emit(*result)
+
+    def _warn_unsaved_planes(self, conversation: Conversation, planes) -> None:
+        here = _plane_names([conversation.index])
+        self.status.value += f" (plane {here} only)"
+        notify("warning", f"Saved plane {here} only: a conversation is about one plane. Labels "
+                          f"on plane(s) {_plane_names(planes)} of "
+                          f"'{conversation.labels_layer.name}' are not stored. To store them, "
+                          "go to that plane and ask about it in a new conversation, then "
+                          "correct and accept there.")  # fmt: skip
 
     def _on_save_failed(self, layer_name: str, error) -> None:
         self.session.saving = None
@@ -450,6 +512,7 @@ class ChatWidget(Container):
         self.status.value = ""
         self._refresh()
         self._show_pending_layer()
+        self._pick_pending_image()
 
     def _refresh(self) -> None:
         idle = self.busy is None
@@ -465,9 +528,9 @@ class ChatWidget(Container):
             self._set_transcript(_transcript.render(conversation, self._color_of(conversation)))
 
     def _layer_shown(self, conversation: Conversation) -> bool:
-        """Whether the conversation's Labels layer is in the viewer (a new one has none yet)."""
+        """Whether the conversation's Labels layer is in the viewer (none: nothing to save)."""
         labels = conversation.labels_layer
-        return labels is None or _layers.holds(self.viewer.layers, labels)
+        return labels is not None and _layers.holds(self.viewer.layers, labels)
 
     def _color_of(self, conversation: Conversation | None):
         labels = conversation.labels_layer if conversation is not None else None
@@ -489,6 +552,22 @@ def _answer(to_stroke: Callable[[Any], Any], *turn: Any) -> tuple[Any, Any]:
         return reply, to_stroke(reply.masks)
     except ValueError as err:
         return reply, err
+
+
+def _save_plane(labels_data: Any, store, conversation: Conversation, *rest: Any):
+    """`save(store, conversation, *rest)`, and the planes of `labels_data` (None: not looked at)
+    that hold labels besides the conversation's: in the worker, as it reads the whole stack."""
+    result = save(store, conversation, *rest)
+    if labels_data is None:
+        return result, []
+    return result, _layers.planes_with_labels(labels_data, conversation.index)
+
+
+def _plane_names(planes, most: int = 5) -> str:
+    """(2,), (3, 1) -> "2, (3, 1)", listing at most `most` planes."""
+    names = [str(p[0]) if len(p) == 1 else str(p) for p in planes]
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def _turn_error(error: BaseException) -> str:

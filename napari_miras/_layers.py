@@ -185,6 +185,20 @@ def labels_plane(data: Any, index: Sequence[int], name: str = "the labels") -> n
     return plane.astype(LABELS_DTYPE)
 
 
+def planes_with_labels(data: Any, index: Sequence[int]) -> list[tuple[int, ...]]:
+    """The planes of a stack's labels, other than plane `index`, that hold any label.
+
+    A conversation paints only its own plane, so labels elsewhere are the annotator's edits,
+    which saving that plane does not keep. Reads the whole stack: call it off the GUI thread.
+    """
+    if not index:
+        return []  # a 2D layer has no other plane
+    array = np.asarray(data)
+    painted = array.reshape(*array.shape[: len(index)], -1).any(axis=-1)
+    painted[tuple(index)] = False
+    return [tuple(int(i) for i in plane) for plane in np.argwhere(painted)]
+
+
 def color_hex(labels: Labels, label_id: int) -> str:
     """The colour napari draws `label_id` with in `labels`, as #rrggbb for HTML."""
     rgba = labels.get_color(label_id)

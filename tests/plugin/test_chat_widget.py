@@ -343,3 +343,55 @@ def test_an_answer_arriving_after_the_dock_closed_is_dropped(viewer, chat_dock, 
     wait_idle(qtbot, chat_dock)
     assert len(deaf.chats[0].history) == 2  # the model did answer...
     assert _labels(viewer) == [] and chat_dock.conversation.turns == []  # ...into a closed dock
+
+
+def _ask_deaf(viewer, chat_dock, qtbot) -> _DeafModel:
+    """Send a question to a model that answers only once told (`.answer.set()`)."""
+    deaf = _DeafModel()
+    chat_dock.loader = lambda target: deaf
+    chat_dock.message.value = "Segment the cell"
+    chat_dock.send()
+    qtbot.waitUntil(lambda: chat_dock.busy == "answering", timeout=10_000)
+    return deaf
+
+
+def test_an_image_selected_during_a_reply_is_picked_once_it_is_done(viewer, chat_dock, qtbot):
+    from napari_miras._layers import unwrap
+
+    a = viewer.add_image(np.zeros((40, 50), np.uint8), name="A")
+    b = viewer.add_image(np.ones((40, 50), np.uint8), name="B")
+    viewer.layers.selection.active = a
+    deaf = _ask_deaf(viewer, chat_dock, qtbot)
+    viewer.layers.selection.active = b  # the annotator clicks B in the layer list
+
+    assert unwrap(chat_dock.image_picker.value) is unwrap(a)  # the image being answered about
+    assert "'B' is picked for the next question" in chat_dock.status.value
+    deaf.answer.set()
+    wait_idle(qtbot, chat_dock)
+    assert unwrap(chat_dock.image_picker.value) is unwrap(b)
+    ask(qtbot, chat_dock, "Segment the cell")
+    assert chat_dock.conversation.image_name == "B"
+
+
+def test_picking_an_image_selects_it_in_the_layer_list(viewer, chat_dock):
+    a = viewer.add_image(np.zeros((40, 50), np.uint8), name="A")
+    viewer.add_image(np.ones((40, 50), np.uint8), name="B")  # selected: the last one added
+    picker = chat_dock.image_picker
+    picker.value = a
+    picker.native.activated.emit(picker.native.currentIndex())  # what a pick by hand sends
+    # so that a click on B in the list, to pick it again, is a selection change napari reports
+    assert viewer.layers.selection.active is a
+
+
+def test_an_image_closed_during_the_reply_gets_no_labels_layer(viewer, chat_dock, qtbot, notes):
+    image = viewer.add_image(np.zeros((40, 50), np.uint8), name="A")
+    deaf = _ask_deaf(viewer, chat_dock, qtbot)
+    viewer.layers.remove(image)
+    deaf.answer.set()
+    wait_idle(qtbot, chat_dock)
+
+    assert _labels(viewer) == []
+    assert "Sure, it is" in chat_dock.transcript.native.toPlainText()  # the reply's text
+    [(kind, message)] = notes
+    assert kind == "warning" and "'A' was closed" in message
+    assert not chat_dock.accept_button.enabled

@@ -119,3 +119,24 @@ def test_accept_refuses_a_conversation_whose_layer_was_deleted(viewer, chat_dock
     assert list(store.samples()) == []
     [(kind, message)] = notes
     assert kind == "warning" and "deleted" in message
+
+
+def test_accept_warns_that_labels_on_other_planes_are_not_stored(viewer, chat_dock, store, qtbot,
+                                                                 notes):  # fmt: skip
+    viewer.add_image(np.zeros((4, 40, 50), np.uint16))
+    viewer.dims.set_current_step(0, 2)
+    ask(qtbot, chat_dock, "Segment the cell")
+    [labels] = _labels(viewer)
+    labels.data_setitem((np.array([2]), np.array([30]), np.array([30])), 1)  # its own plane
+    chat_dock.accept_button.native.click()
+    wait_idle(qtbot, chat_dock)
+    assert notes == []
+
+    labels.data_setitem((np.array([3]), np.array([10]), np.array([10])), 1)  # the next plane
+    chat_dock.curate_button.native.click()
+    wait_idle(qtbot, chat_dock)
+    [record] = store.samples()
+    assert record.status == "curated" and np.array_equal(record.correction, labels.data[2])
+    [(kind, message)] = notes
+    assert kind == "warning" and "plane(s) 3" in message and "new conversation" in message
+    assert "plane 2 only" in chat_dock.status.value

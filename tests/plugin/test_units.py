@@ -100,6 +100,14 @@ def test_a_stroke_gives_later_masks_the_overlap_and_keeps_only_their_box():
         _layers.make_stroke((8, 10), [first.T], first_id=1)
 
 
+def test_planes_with_labels_are_those_besides_the_conversations():
+    labels = np.zeros((2, 3, 4, 5), np.uint8)
+    labels[0, 1, 2, 3] = labels[1, 2, 0, 0] = 7
+    assert _layers.planes_with_labels(labels, (0, 1)) == [(1, 2)]
+    assert _layers.planes_with_labels(labels, (1, 2)) == [(0, 1)]
+    assert _layers.planes_with_labels(labels[0, 1], ()) == []  # 2D: no other plane
+
+
 def test_labels_beyond_uint8_are_refused_with_a_hint():
     with pytest.raises(ValueError, match="relabel"):
         _layers.labels_plane(np.array([[0, 300]], np.uint16), ())

@@ -36,9 +36,9 @@ from active_learning.errors import (
     RetrainInterrupted,
 )
 from active_learning.evaluation import eval_items, eval_source, mask_figures, split
-from active_learning.jsonsafe import jsonable
 from active_learning.registry import LINEAGE, METRICS, Registry, now_iso
 from active_learning.sources import ReplaySource, StoreSource, trainable
+from miras.jsonsafe import jsonable
 
 # Kept in a version: what `miras.load` needs, the metrics and lineage, and the training log.
 _DROP_AFTER_TRAINING = ("train-state", "train-state.old", "feature-cache")

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from active_learning.jsonsafe import jsonable
+from miras.jsonsafe import jsonable
 
 
 def add_store(parser: argparse.ArgumentParser, *, required: bool = True) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import math
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from miras.errors import MirasError
+from miras.jsonsafe import jsonable
 
 _PATH_ERRORS = (FileExistsError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
                 PermissionError)
@@ -54,14 +54,4 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
 def print_json(value: Any) -> None:
     """Print `value` as one line of strict JSON: a score that could not be computed (NaN) is
     null, since bare NaN, which json.dumps writes by default, is not JSON."""
-    print(json.dumps(_nan_as_null(value), allow_nan=False))
-
-
-def _nan_as_null(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _nan_as_null(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nan_as_null(item) for item in value]
-    return value
+    print(json.dumps(jsonable(value), allow_nan=False))

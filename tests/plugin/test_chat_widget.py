@@ -165,13 +165,19 @@ def test_new_conversation_reuses_the_chat_and_makes_a_new_layer(viewer, chat_doc
     assert chat.resets == 1
 
 
-def test_stop_leaves_the_conversation_unchanged(viewer, chat_dock, qtbot, rgb_image, notes):
+def _start_a_slow_turn(viewer, chat_dock, qtbot, rgb_image) -> FakeModel:
+    """Ask a model that takes 20 s to answer; return it once it is answering."""
     slow = FakeModel(delay=20.0, steps=2000)
     chat_dock.loader = lambda target: slow
     viewer.add_image(rgb_image)
     chat_dock.message.value = "What is red?"
     chat_dock.send()
     qtbot.waitUntil(lambda: chat_dock.busy == "answering", timeout=10_000)
+    return slow
+
+
+def test_stop_leaves_the_conversation_unchanged(viewer, chat_dock, qtbot, rgb_image, notes):
+    _start_a_slow_turn(viewer, chat_dock, qtbot, rgb_image)
     qtbot.wait(100)
     chat_dock.stop_button.native.click()
     wait_idle(qtbot, chat_dock, timeout=10_000)  # far less than the 20 s the turn would take
@@ -298,12 +304,7 @@ def _close_dock(viewer) -> None:
 
 
 def test_closing_the_dock_stops_the_turn(viewer, chat_dock, qtbot, rgb_image, notes):
-    slow = FakeModel(delay=20.0, steps=2000)
-    chat_dock.loader = lambda target: slow
-    viewer.add_image(rgb_image)
-    chat_dock.message.value = "What is red?"
-    chat_dock.send()
-    qtbot.waitUntil(lambda: chat_dock.busy == "answering", timeout=10_000)
+    slow = _start_a_slow_turn(viewer, chat_dock, qtbot, rgb_image)
 
     _close_dock(viewer)
     assert chat_dock._stop.is_set()  # napari keeps the widget: it must stop the model itself
